@@ -1,0 +1,14 @@
+//! The pure domain: card states, GO Cards statuses, processes, and the one function that
+//! decides what a reported status does to a card. No I/O; compiles for WASM and the server.
+
+mod card_id;
+mod card_state;
+mod gocards_status;
+mod outcome;
+mod process;
+
+pub use card_id::{CardId, CardIdError};
+pub use card_state::{CardState, UnknownCardState};
+pub use gocards_status::GoCardsStatus;
+pub use outcome::{apply, NoChange, Outcome, Refusal, CANCELLED_REASON};
+pub use process::{Process, UnknownProcess};
