@@ -1,0 +1,4 @@
+//! The operations behind the server functions, testable without HTTP.
+
+pub mod report;
+pub mod update_card_order;

@@ -1,0 +1,209 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::format::{optional_time, short_time};
+use crate::api::{card_profile, UpdateCardOrder};
+use crate::domain::Process;
+use crate::model::{CardDetail, HistoryEntry, HistorySource};
+
+#[component]
+pub fn CardPage() -> impl IntoView {
+    let params = use_params_map();
+    let card_id = Memo::new(move |_| params.with(|p| p.get("card_id").unwrap_or_default()));
+    let profile = Resource::new(move || card_id.get(), |id| async move {
+        card_profile(id).await.map_err(|e| e.to_string())
+    });
+    view! {
+        <Title text=move || format!("{} · Card desk", card_id.get()) />
+        <p class="back"><a href="/search">"← Back to the search"</a></p>
+        <Transition fallback=|| view! { <p class="loading">"Loading the card…"</p> }>
+            {move || profile.get().map(|result| match result {
+                Ok(card) => view! { <Profile card on_changed=move || profile.refetch() /> }.into_any(),
+                Err(message) => view! {
+                    <section class="panel"><p class="error" role="alert">{message}</p></section>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Profile(card: CardDetail, on_changed: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let commands = card
+        .commands
+        .iter()
+        .map(|process| match process {
+            Process::UpdateCardOrder => view! {
+                <li>
+                    <button type="button" class="command" on:click=move |_| open.set(true)>
+                        {process.label()}
+                    </button>
+                </li>
+            },
+        })
+        .collect_view();
+    let no_commands = card.commands.is_empty().then(|| view! {
+        <p class="hint">"No commands are enabled for a card in state "{card.state.label()}"."</p>
+    });
+    let history = card.history.clone();
+    let dialog_card = card.clone();
+    view! {
+        <Title text=format!("{} · Card desk", card.card_id) />
+        <div class="profile">
+            <section class="panel" aria-labelledby="card-title">
+                <h1 id="card-title">"Card "{card.card_id.clone()}</h1>
+                <dl class="details">
+                    <dt>"Status"</dt>
+                    <dd><span class=format!("state state-{}", card.state.as_str()) data-testid="card-status">{card.state.label()}</span></dd>
+                    <dt>"Holder"</dt><dd>{format!("{} {}", card.first_name, card.last_name)}</dd>
+                    <dt>"Email"</dt><dd>{card.email.clone()}</dd>
+                    <dt>"Employee ID"</dt><dd>{card.employee_id.clone()}</dd>
+                    <dt>"Ordered"</dt><dd>{optional_time(&card.ordered_at)}</dd>
+                    <dt>"Last checked"</dt><dd>{optional_time(&card.last_checked_at)}</dd>
+                    <dt>"GO Cards status"</dt><dd>{card.gocards_status.clone().unwrap_or_else(|| "—".into())}</dd>
+                    {card.failure_reason.clone().map(|reason| view! { <dt>"Failure reason"</dt><dd>{reason}</dd> })}
+                </dl>
+            </section>
+            <aside class="panel actions" aria-labelledby="todo-title">
+                <h2 id="todo-title">"What do you want to do?"</h2>
+                <ul class="commands">{commands}</ul>
+                {no_commands}
+            </aside>
+        </div>
+        <section class="panel" aria-labelledby="history-title">
+            <h2 id="history-title">"Status history"</h2>
+            <HistoryTable entries=history />
+        </section>
+        <Show when=move || open.get()>
+            <UpdateCardOrderDialog card=dialog_card.clone() open on_changed=on_changed.clone() />
+        </Show>
+    }
+}
+
+#[component]
+fn HistoryTable(entries: Vec<HistoryEntry>) -> impl IntoView {
+    if entries.is_empty() {
+        return view! { <p class="hint">"Nothing has happened to this card yet."</p> }.into_any();
+    }
+    let rows = entries
+        .into_iter()
+        .map(|entry| {
+            let source = match (entry.source, &entry.actor) {
+                (HistorySource::Manual, Some(actor)) => format!("manual, by {actor}"),
+                (HistorySource::Manual, None) => "manual".to_owned(),
+                (HistorySource::Sync, _) => "batch sync".to_owned(),
+                (HistorySource::Webhook, _) => "webhook".to_owned(),
+            };
+            let change = if entry.from_state == entry.to_state {
+                entry.from_state.label().to_owned()
+            } else {
+                format!("{} → {}", entry.from_state.label(), entry.to_state.label())
+            };
+            view! {
+                <tr>
+                    <td>{short_time(&entry.at)}</td>
+                    <td>{entry.kind.label()}</td>
+                    <td>{change}</td>
+                    <td>{source}</td>
+                    <td>{entry.gocards_status.unwrap_or_else(|| "—".into())}</td>
+                    <td>{entry.detail.unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="history">
+            <thead>
+                <tr>
+                    <th scope="col">"When"</th>
+                    <th scope="col">"Event"</th>
+                    <th scope="col">"State"</th>
+                    <th scope="col">"Source"</th>
+                    <th scope="col">"GO Cards status"</th>
+                    <th scope="col">"Details"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// The "Update card order" process: what will happen, then Next or Cancel; then the outcome.
+#[component]
+fn UpdateCardOrderDialog(
+    card: CardDetail,
+    open: RwSignal<bool>,
+    on_changed: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let run = ServerAction::<UpdateCardOrder>::new();
+    let card_id = card.card_id.clone();
+    let version = card.version;
+    let next = move |_| {
+        run.dispatch(UpdateCardOrder {
+            card_id: card_id.clone(),
+            expected_version: version,
+        });
+    };
+    let close = {
+        let on_changed = on_changed.clone();
+        move |_| {
+            open.set(false);
+            if run.value().get_untracked().is_some() {
+                on_changed();
+            }
+        }
+    };
+    // Refresh the profile behind the dialog as soon as the outcome is known.
+    Effect::new({
+        let on_changed = on_changed.clone();
+        move |_| {
+            if run.value().with(|v| v.is_some()) {
+                on_changed();
+            }
+        }
+    });
+    let outcome = move || {
+        run.value().get().map(|result| match result {
+            Ok(done) => {
+                let class = if done.changed { "outcome changed" } else { "outcome no-change" };
+                view! { <p class=class role="status">{done.message}</p> }.into_any()
+            }
+            Err(err) => view! { <p class="outcome error" role="alert">{err.to_string()}</p> }.into_any(),
+        })
+    };
+    let finished = move || run.value().with(|v| v.is_some());
+    view! {
+        <div class="backdrop">
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="process-title">
+                <h2 id="process-title">"Update card order"</h2>
+                <dl class="details">
+                    <dt>"Card"</dt><dd>{card.card_id.clone()}</dd>
+                    <dt>"Holder"</dt><dd>{format!("{} {}", card.first_name, card.last_name)}</dd>
+                    <dt>"Current status"</dt><dd>{card.state.label()}</dd>
+                </dl>
+                <p class="explain">
+                    "Next asks GO Cards for the status of this order and updates the card: "
+                    "in production, produced or failed. If GO Cards reports nothing new, the card stays as it is."
+                </p>
+                <Show when=move || run.pending().get()>
+                    <p class="progress" role="status"><span class="spinner" aria-hidden="true"></span>"Asking GO Cards…"</p>
+                </Show>
+                {outcome}
+                <div class="buttons">
+                    <Show
+                        when=finished
+                        fallback=move || view! {
+                            <button type="button" class="primary" on:click=next.clone() disabled=move || run.pending().get()>"Next"</button>
+                            <button type="button" on:click=move |_| open.set(false) disabled=move || run.pending().get()>"Cancel"</button>
+                        }
+                    >
+                        <button type="button" class="primary" on:click=close.clone()>"Close"</button>
+                    </Show>
+                </div>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,79 @@
+//! The pages and their shared chrome.
+
+mod card;
+mod format;
+mod layout;
+mod login;
+mod search;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use card::CardPage;
+use layout::Layout;
+use login::LoginPage;
+use search::SearchPage;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // A marker end-to-end tests wait for: set once the page is interactive.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/carddesk.css" />
+        <Title text="Card desk" />
+        <Router>
+            <Routes fallback=|| view! { <Layout><NotFound /></Layout> }>
+                <Route path=path!("/") view=|| view! { <Redirect path="/search" /> } />
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/search") view=|| view! { <Layout><SearchPage /></Layout> } />
+                <Route
+                    path=path!("/cards/:card_id")
+                    view=|| view! { <Layout><CardPage /></Layout> }
+                />
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="panel">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. " <a href="/search">"Go to the search"</a> "."</p>
+        </section>
+    }
+}

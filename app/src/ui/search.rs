@@ -1,0 +1,284 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
+
+use super::format::optional_time;
+use crate::api::search_cards;
+use crate::domain::CardState;
+use crate::model::{CardSearch, SearchPage as Page, Sort, SortColumn};
+
+/// Reads a search from the URL. An unknown status is an error the page shows.
+pub fn search_from_params(params: &ParamsMap) -> Result<CardSearch, String> {
+    let text = |key: &str| params.get(key).unwrap_or_default();
+    let status = match params.get_str("status").unwrap_or("") {
+        "" | "any" => None,
+        raw => Some(raw.parse::<CardState>().map_err(|_| {
+            let shown: String = raw.chars().take(40).collect();
+            format!("Unknown status \"{shown}\". Choose one from the Status list.")
+        })?),
+    };
+    Ok(CardSearch {
+        status,
+        first_name: text("first_name"),
+        last_name: text("last_name"),
+        email: text("email"),
+        employee_id: text("employee_id"),
+        page: params
+            .get_str("page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+            .max(1),
+        sort: Sort::from_param(params.get_str("sort").unwrap_or("")),
+    })
+}
+
+/// The URL of a search, as the form would write it.
+pub fn search_url(search: &CardSearch) -> String {
+    let mut params = ParamsMap::new();
+    if let Some(state) = search.status {
+        params.insert("status", state.as_str().to_owned());
+    }
+    for (key, value) in [
+        ("first_name", &search.first_name),
+        ("last_name", &search.last_name),
+        ("email", &search.email),
+        ("employee_id", &search.employee_id),
+    ] {
+        if !value.is_empty() {
+            params.insert(key, value.clone());
+        }
+    }
+    if search.page > 1 {
+        params.insert("page", search.page.to_string());
+    }
+    if search.sort != Sort::default() {
+        params.insert("sort", search.sort.to_param());
+    }
+    format!("/search{}", params.to_query_string())
+}
+
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    let query = use_query_map();
+    let search = Memo::new(move |_| query.with(search_from_params));
+    let results = Resource::new(
+        move || search.get(),
+        |search| async move {
+            match search {
+                Ok(search) => search_cards(search).await.map_err(|e| e.to_string()),
+                Err(message) => Err(message),
+            }
+        },
+    );
+    let current = move || search.get().unwrap_or_default();
+
+    view! {
+        <Title text="Search · Card desk" />
+        <section class="panel" aria-labelledby="search-title">
+            <h1 id="search-title">"Search"</h1>
+            <Form method="GET" action="/search">
+                <div class="fields">
+                    <div class="field">
+                        <label for="search-for">"Search for"</label>
+                        <select id="search-for" name="for">
+                            <option value="card" selected>"Card"</option>
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="status">"Status"</label>
+                        <select id="status" name="status">
+                            <option value="" selected=move || current().status.is_none()>"Any"</option>
+                            {CardState::ALL
+                                .into_iter()
+                                .map(|state| view! {
+                                    <option
+                                        value=state.as_str()
+                                        selected=move || current().status == Some(state)
+                                    >
+                                        {state.label()}
+                                    </option>
+                                })
+                                .collect_view()}
+                        </select>
+                    </div>
+                    <TextField id="first_name" label="First name" value=Signal::derive(move || current().first_name) />
+                    <TextField id="last_name" label="Last name" value=Signal::derive(move || current().last_name) />
+                    <TextField id="email" label="Email" value=Signal::derive(move || current().email) />
+                    <TextField id="employee_id" label="Employee ID" value=Signal::derive(move || current().employee_id) />
+                </div>
+                <input type="hidden" name="sort" prop:value=move || current().sort.to_param() />
+                <button type="submit" class="primary">"Search"</button>
+            </Form>
+        </section>
+        <section class="panel results" aria-label="Results">
+            <Transition fallback=|| view! { <p class="loading">"Searching…"</p> }>
+                {move || results.get().map(|result| match result {
+                    Ok(page) => view! { <ResultTable page search=current() /> }.into_any(),
+                    Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn TextField(id: &'static str, label: &'static str, value: Signal<String>) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id name=id type="search" maxlength="200" autocomplete="off" prop:value=value />
+        </div>
+    }
+}
+
+#[component]
+fn ResultTable(page: Page, search: CardSearch) -> impl IntoView {
+    if page.rows.is_empty() {
+        let message = if page.page > 1 {
+            "No cards found on this page. Go back to the first page, or change the search."
+        } else {
+            "No cards found"
+        };
+        return view! { <p class="empty" role="status">{message}</p> }.into_any();
+    }
+    let navigate = use_navigate();
+    let headers = SortColumn::ALL
+        .into_iter()
+        .map(|column| {
+            let active = search.sort.column == column;
+            let next = CardSearch {
+                page: 1,
+                sort: Sort {
+                    column,
+                    descending: active && !search.sort.descending,
+                },
+                ..search.clone()
+            };
+            let aria_sort = match (active, search.sort.descending) {
+                (false, _) => "none",
+                (true, false) => "ascending",
+                (true, true) => "descending",
+            };
+            let arrow = match (active, search.sort.descending) {
+                (false, _) => "",
+                (true, false) => " ▲",
+                (true, true) => " ▼",
+            };
+            view! {
+                <th scope="col" aria-sort=aria_sort>
+                    <a href=search_url(&next) title=format!("Sort by {}", column.header())>
+                        {column.header()}{arrow}
+                    </a>
+                </th>
+            }
+        })
+        .collect_view();
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|card| {
+            let href = format!("/cards/{}", card.card_id);
+            let go = {
+                let navigate = navigate.clone();
+                let href = href.clone();
+                move |_| navigate(&href, Default::default())
+            };
+            view! {
+                <tr class="clickable" on:click=go>
+                    <td><a href=href>{card.card_id.clone()}</a></td>
+                    <td>{card.holder}</td>
+                    <td><span class=format!("state state-{}", card.state.as_str())>{card.state.label()}</span></td>
+                    <td>{optional_time(&card.ordered_at)}</td>
+                    <td>{optional_time(&card.last_checked_at)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let at_page = page.page;
+    let previous = CardSearch { page: at_page.saturating_sub(1).max(1), ..search.clone() };
+    let following = CardSearch { page: at_page + 1, ..search };
+    let nav_previous = {
+        let navigate = navigate.clone();
+        move |_| navigate(&search_url(&previous), Default::default())
+    };
+    let nav_next = move |_| navigate(&search_url(&following), Default::default());
+    view! {
+        <table>
+            <thead><tr>{headers}</tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <nav class="pager" aria-label="Pages">
+            <button type="button" on:click=nav_previous disabled=at_page <= 1>"Previous page"</button>
+            <span class="page-no">"Page "{at_page}</span>
+            <button type="button" on:click=nav_next disabled=!page.has_next>"Next page"</button>
+        </nav>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&'static str, &str)]) -> ParamsMap {
+        let mut map = ParamsMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, (*v).to_owned());
+        }
+        map
+    }
+
+    #[test]
+    fn urls_round_trip() {
+        let search = CardSearch {
+            status: Some(CardState::InProduction),
+            last_name: "Öst berg&co".into(),
+            page: 3,
+            sort: Sort { column: SortColumn::Ordered, descending: true },
+            ..Default::default()
+        };
+        let url = search_url(&search);
+        let query = url.trim_start_matches("/search?");
+        let mut map = ParamsMap::new();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decoded = percent_decode(v);
+            map.insert(k.to_owned(), decoded);
+        }
+        assert_eq!(search_from_params(&map), Ok(search));
+    }
+
+    fn percent_decode(raw: &str) -> String {
+        let bytes = raw.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'%' if i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 => {
+                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
+                    out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+                    i += 3;
+                }
+                b'+' => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                b => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn unknown_status_is_a_message_not_a_crash() {
+        let err = search_from_params(&params(&[("status", "<script>")]));
+        assert!(err.is_err());
+        let any = search_from_params(&params(&[("status", "any"), ("page", "-4")]));
+        assert_eq!(any.map(|s| (s.status, s.page)), Ok((None, 1)));
+    }
+}
