@@ -1,0 +1,231 @@
+//! `import-cards FILE.csv`: validate every row, then write all of them or none.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+
+use app::backend::db::cards::NewCard;
+use app::backend::db::Db;
+use app::domain::{CardId, CardState};
+
+use super::progress::Progress;
+
+pub const COLUMNS: [&str; 7] = [
+    "card_id",
+    "first_name",
+    "last_name",
+    "email",
+    "employee_id",
+    "status",
+    "ordered_at",
+];
+const MAX_FIELD_LEN: usize = 200;
+/// Problems listed before the rest are summarised.
+const MAX_REPORTED: usize = 50;
+
+/// One problem, at a line of the file (the header is line 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: u64,
+    pub problem: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("could not read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{}", render(.0))]
+    Invalid(Vec<LineError>),
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+fn render(errors: &[LineError]) -> String {
+    let mut text = format!(
+        "the file was rejected and nothing was imported: {} problem(s)\n",
+        errors.len()
+    );
+    for e in errors.iter().take(MAX_REPORTED) {
+        text.push_str(&format!("  line {}: {}\n", e.line, e.problem));
+    }
+    if errors.len() > MAX_REPORTED {
+        text.push_str(&format!("  … and {} more\n", errors.len() - MAX_REPORTED));
+    }
+    text.push_str("Fix these lines and run the import again.");
+    text
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.problem)
+    }
+}
+
+/// Parses and checks a whole CSV file. Either every row is good, or the list of problems.
+pub fn parse_cards(input: impl Read) -> Result<Vec<(u64, NewCard)>, Vec<LineError>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input);
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            return Err(vec![LineError {
+                line: 1,
+                problem: format!("the header row could not be read: {e}"),
+            }])
+        }
+    };
+    let mut index = HashMap::new();
+    for (i, name) in headers.iter().enumerate() {
+        index.insert(name.trim().trim_start_matches('\u{feff}').to_owned(), i);
+    }
+    let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| !index.contains_key(*c)).collect();
+    if !missing.is_empty() {
+        return Err(vec![LineError {
+            line: 1,
+            problem: format!(
+                "missing column(s): {}; the header must be {}",
+                missing.join(", "),
+                COLUMNS.join(",")
+            ),
+        }]);
+    }
+    let column = |name: &str| index.get(name).copied().unwrap_or(usize::MAX);
+    let cols: Vec<usize> = COLUMNS.iter().map(|c| column(c)).collect();
+
+    let mut errors = Vec::new();
+    let mut cards = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                errors.push(LineError {
+                    line,
+                    problem: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let field = |i: usize| record.get(cols[i]).map(str::trim);
+        let mut problems = Vec::new();
+        let mut get = |i: usize| match field(i) {
+            Some(v) if v.chars().count() > MAX_FIELD_LEN => {
+                problems.push(format!("{} is longer than {MAX_FIELD_LEN} characters", COLUMNS[i]));
+                String::new()
+            }
+            Some(v) => v.to_owned(),
+            None => {
+                problems.push(format!("no value for {}", COLUMNS[i]));
+                String::new()
+            }
+        };
+        let (raw_id, first_name, last_name, email, employee_id, raw_status, raw_ordered) =
+            (get(0), get(1), get(2), get(3), get(4), get(5), get(6));
+        let card_id = match CardId::parse(&raw_id) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                problems.push(e.to_string());
+                None
+            }
+        };
+        if first_name.is_empty() {
+            problems.push("first_name is empty".into());
+        }
+        if last_name.is_empty() {
+            problems.push("last_name is empty".into());
+        }
+        if !email.is_empty() && !email.contains('@') {
+            problems.push(format!("email \"{email}\" has no @"));
+        }
+        let state = match raw_status.parse::<CardState>() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                problems.push(e.to_string());
+                None
+            }
+        };
+        let ordered_at = if raw_ordered.is_empty() {
+            if let Some(state) = state.filter(|s| !s.may_lack_order_date()) {
+                problems.push(format!(
+                    "ordered_at is empty, but a card in state {} must have one",
+                    state.as_str()
+                ));
+            }
+            None
+        } else {
+            match chrono::DateTime::parse_from_rfc3339(&raw_ordered) {
+                Ok(t) => Some(t.timestamp_millis()),
+                Err(_) => {
+                    problems.push(format!(
+                        "ordered_at \"{raw_ordered}\" is not an RFC 3339 date like 2026-11-20T09:12:00Z"
+                    ));
+                    None
+                }
+            }
+        };
+        if let Some(id) = &card_id {
+            if let Some(first) = seen.insert(id.to_string(), line) {
+                problems.push(format!("card id {id} repeats line {first}"));
+            }
+        }
+        if !problems.is_empty() {
+            errors.extend(problems.into_iter().map(|problem| LineError { line, problem }));
+            continue;
+        }
+        if let (Some(card_id), Some(state)) = (card_id, state) {
+            cards.push((
+                line,
+                NewCard {
+                    card_id: card_id.to_string(),
+                    first_name,
+                    last_name,
+                    email,
+                    employee_id,
+                    state,
+                    ordered_at,
+                },
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(cards)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Imports the file at `path`; returns how many cards were written.
+pub async fn import_file(db: &Db, path: &std::path::Path) -> Result<usize, ImportError> {
+    let file = std::fs::File::open(path).map_err(|source| ImportError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    import(db, std::io::BufReader::new(file)).await
+}
+
+pub async fn import(db: &Db, input: impl Read) -> Result<usize, ImportError> {
+    let rows = parse_cards(input).map_err(ImportError::Invalid)?;
+    let ids: Vec<String> = rows.iter().map(|(_, c)| c.card_id.clone()).collect();
+    let existing = db.existing_card_ids(&ids).await?;
+    if !existing.is_empty() {
+        let existing: std::collections::HashSet<_> = existing.into_iter().collect();
+        let errors = rows
+            .iter()
+            .filter(|(_, c)| existing.contains(&c.card_id))
+            .map(|(line, c)| LineError {
+                line: *line,
+                problem: format!("card id {} is already in the database", c.card_id),
+            })
+            .collect();
+        return Err(ImportError::Invalid(errors));
+    }
+    let cards: Vec<NewCard> = rows.into_iter().map(|(_, c)| c).collect();
+    let mut progress = Progress::new(cards.len() as u64, "importing cards");
+    db.insert_cards(&cards, |done| progress.set(done as u64)).await?;
+    progress.finish();
+    Ok(cards.len())
+}

@@ -1,0 +1,108 @@
+//! Configuration from the environment (a `.env` file is read first, if present).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use app::backend::db::DEFAULT_DATABASE_URL;
+
+/// GO Cards settings given by `GOCARDS_*` variables. Each one that is set wins over the
+/// stored value.
+#[derive(Clone, Debug, Default)]
+pub struct GoCardsEnv {
+    pub base_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub organisation_id: Option<String>,
+    pub timeout_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub site_addr: SocketAddr,
+    pub site_root: String,
+    pub session_idle: Duration,
+    pub cookie_secure: bool,
+    pub session_secret: Option<SecretString>,
+    pub gocards: GoCardsEnv,
+    pub gocards_sim_addr: SocketAddr,
+    pub sync_interval: Duration,
+    pub sync_concurrency: usize,
+    pub sync_stale_after: Duration,
+    pub webhook_secret: Option<SecretString>,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError {
+            name,
+            problem: format!("\"{raw}\" is not valid: {e}"),
+        }),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let _ = dotenvy::dotenv();
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let data_dir = var("DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data"));
+        let idle_minutes: u64 = parsed("SESSION_IDLE_MINUTES", 30)?;
+        if idle_minutes == 0 {
+            return Err(ConfigError {
+                name: "SESSION_IDLE_MINUTES",
+                problem: "must be at least 1".into(),
+            });
+        }
+        let sync_concurrency: usize = parsed("SYNC_CONCURRENCY", 16)?;
+        if !(1..=256).contains(&sync_concurrency) {
+            return Err(ConfigError {
+                name: "SYNC_CONCURRENCY",
+                problem: "must be between 1 and 256".into(),
+            });
+        }
+        let timeout_ms = match var("GOCARDS_TIMEOUT_MS") {
+            None => None,
+            Some(_) => Some(parsed::<u64>("GOCARDS_TIMEOUT_MS", 10_000)?),
+        };
+        Ok(Config {
+            database_url,
+            site_addr: parsed("LEPTOS_SITE_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
+            site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()),
+            session_idle: Duration::from_secs(idle_minutes * 60),
+            cookie_secure: parsed("COOKIE_SECURE", false)?,
+            session_secret: var("SESSION_SECRET").map(SecretString::from),
+            gocards: GoCardsEnv {
+                base_url: var("GOCARDS_BASE_URL"),
+                client_id: var("GOCARDS_CLIENT_ID"),
+                client_secret: var("GOCARDS_CLIENT_SECRET").map(SecretString::from),
+                organisation_id: var("GOCARDS_ORGANISATION_ID"),
+                timeout_ms,
+            },
+            gocards_sim_addr: parsed("GOCARDS_SIM_ADDR", SocketAddr::from(([127, 0, 0, 1], 0)))?,
+            sync_interval: Duration::from_secs(parsed("SYNC_INTERVAL_SECS", 300)?),
+            sync_concurrency,
+            sync_stale_after: Duration::from_secs(parsed("SYNC_STALE_AFTER_SECS", 86_400)?),
+            webhook_secret: var("GOCARDS_WEBHOOK_SECRET").map(SecretString::from),
+            data_dir,
+        })
+    }
+}

@@ -1,0 +1,210 @@
+//! Building the running app from configuration: storage, GO Cards (or its simulator in demo
+//! mode), first-start demo data, and the HTTP router.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use leptos::config::LeptosOptions;
+use rand::distr::{Alphanumeric, SampleString};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha512};
+use tower_sessions::cookie::Key;
+
+use app::backend::db::cards::CardRow;
+use app::backend::db::Db;
+use app::backend::gocards::{CardInfo, GoCardsClient, GoCardsConfig};
+use app::backend::{AppState, GoCardsHandle};
+use app::domain::GoCardsStatus;
+
+use crate::config::Config;
+use crate::router::{self, WebSettings};
+use crate::sim::{SimConfig, Simulator};
+
+/// Connections per process: enough for a busy desk, well under PostgreSQL's default 100
+/// for three replicas.
+pub const DB_CONNECTIONS: u32 = 16;
+
+pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    Db::connect(&config.database_url, DB_CONNECTIONS)
+        .await
+        .context("opening the database named by DATABASE_URL")
+}
+
+/// The running pieces of a server process.
+pub struct Running {
+    pub router: axum::Router,
+    pub state: AppState,
+    /// The in-process simulator, in demo mode.
+    pub simulator: Option<(Simulator, std::net::SocketAddr)>,
+}
+
+/// Builds everything `serve` needs, without binding the app's own port.
+pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
+    let first_start = db.count_users().await? == 0;
+    let demo_mode = config.gocards.base_url.is_none();
+
+    let (client, simulator) = if demo_mode {
+        let sim_config = SimConfig::generated();
+        let simulator = Simulator::new(sim_config.clone());
+        let addr = simulator
+            .spawn(config.gocards_sim_addr)
+            .await
+            .with_context(|| format!("starting the GO Cards simulator on {}", config.gocards_sim_addr))?;
+        tracing::info!(%addr, "demo mode: no GOCARDS_BASE_URL, so GO Cards is the built-in simulator");
+        let client = GoCardsClient::new(GoCardsConfig {
+            base_url: url::Url::parse(&format!("http://{addr}/")).context("simulator URL")?,
+            client_id: sim_config.client_id.clone(),
+            client_secret: SecretString::from(sim_config.client_secret.clone()),
+            organisation_id: sim_config.organisation_id.clone(),
+            timeout: timeout(config),
+        })
+        .map_err(|e| anyhow::anyhow!("configuring the GO Cards client: {e}"))?;
+        (client, Some((simulator, addr)))
+    } else {
+        let env = &config.gocards;
+        let missing = |name: &str| anyhow::anyhow!("{name} must be set when GOCARDS_BASE_URL is");
+        let base_url = env.base_url.clone().unwrap_or_default();
+        let client = GoCardsClient::new(GoCardsConfig {
+            base_url: url::Url::parse(&base_url).context("GOCARDS_BASE_URL is not a URL")?,
+            client_id: env.client_id.clone().ok_or_else(|| missing("GOCARDS_CLIENT_ID"))?,
+            client_secret: env.client_secret.clone().ok_or_else(|| missing("GOCARDS_CLIENT_SECRET"))?,
+            organisation_id: env
+                .organisation_id
+                .clone()
+                .ok_or_else(|| missing("GOCARDS_ORGANISATION_ID"))?,
+            timeout: timeout(config),
+        })
+        .map_err(|e| anyhow::anyhow!("configuring the GO Cards client: {e}"))?;
+        tracing::info!(base_url = %client.base_url(), "GO Cards client configured");
+        (client, None)
+    };
+
+    if first_start {
+        create_demo_users(&db).await?;
+        if demo_mode && db.count_cards().await? == 0 {
+            crate::cli::seed::seed_cards(&db, 200).await?;
+            tracing::info!("first start in demo mode: seeded 200 demo cards and enabled Update card order on Ordered and In production");
+        }
+    }
+    if let Some((sim, _)) = &simulator {
+        let open = db.open_orders().await?;
+        let count = open.len();
+        sim.upsert_cards(open.iter().map(card_info_for).collect());
+        tracing::info!(cards = count, "registered the open orders with the simulator");
+    }
+
+    let state = AppState {
+        db: db.clone(),
+        gocards: GoCardsHandle::new(client),
+        demo_mode,
+    };
+    let leptos = LeptosOptions::builder()
+        .output_name("carddesk")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .build();
+    let web = WebSettings {
+        leptos,
+        session_idle: config.session_idle,
+        cookie_secure: config.cookie_secure,
+        cookie_key: cookie_key(config)?,
+    };
+    let router = router::build(state.clone(), web).await?;
+    Ok(Running {
+        router,
+        state,
+        simulator,
+    })
+}
+
+fn timeout(config: &Config) -> Duration {
+    config
+        .gocards
+        .timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(GoCardsConfig::DEFAULT_TIMEOUT)
+}
+
+/// What GO Cards would say about a stored open order, for seeding the simulator.
+pub fn card_info_for(card: &CardRow) -> CardInfo {
+    let status = match card.state.as_str() {
+        "in_production" => GoCardsStatus::InProduction,
+        _ => GoCardsStatus::Ordered,
+    };
+    let mut elements = BTreeMap::new();
+    elements.insert("FIRST_NAME".to_owned(), card.first_name.clone());
+    elements.insert("LAST_NAME".to_owned(), card.last_name.clone());
+    let ordered = card.ordered_at.and_then(chrono::DateTime::from_timestamp_millis);
+    CardInfo {
+        card_id: card.card_id.clone(),
+        article_id: "KSK-K11686X".to_owned(),
+        card_holder_email: card.email.clone(),
+        card_elements: elements,
+        status,
+        failure_reason: None,
+        ordered,
+        produced: None,
+        delivered: None,
+        activated: None,
+        updated: ordered,
+    }
+}
+
+/// On the very first start: the demo users `admin` and `operator`, with generated
+/// passwords printed once.
+async fn create_demo_users(db: &Db) -> anyhow::Result<()> {
+    let mut lines = Vec::new();
+    for (name, role) in [("admin", "admin"), ("operator", "operator")] {
+        let password = Alphanumeric.sample_string(&mut rand::rng(), 16);
+        crate::cli::users::add(db, name, role, password.clone()).await?;
+        lines.push(format!("  {name:<9} {password}"));
+    }
+    println!(
+        "\nFirst start: created the demo users. Their passwords are shown only this once:\n{}\n\
+         Change them with `server user set-password NAME`.\n",
+        lines.join("\n")
+    );
+    Ok(())
+}
+
+/// The key that signs session cookies: from SESSION_SECRET, or a key generated once into
+/// the data folder (fine for one machine; replicas must share SESSION_SECRET).
+fn cookie_key(config: &Config) -> anyhow::Result<Key> {
+    let secret = match &config.session_secret {
+        Some(secret) => secret.expose_secret().to_owned(),
+        None => read_or_create_secret(&config.data_dir.join("session.key"))?,
+    };
+    let digest = Sha512::digest(secret.as_bytes());
+    Ok(Key::from(digest.as_slice()))
+}
+
+pub fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let secret = Alphanumeric.sample_string(&mut rand::rng(), 64);
+    write_private(path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a key (set the matching env var to choose your own)");
+    Ok(secret)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())
+}

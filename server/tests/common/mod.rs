@@ -1,0 +1,4 @@
+//! Shared set-up for the app's own tests: real databases, a running app.
+#![allow(dead_code)]
+
+pub mod db;

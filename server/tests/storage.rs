@@ -1,0 +1,231 @@
+//! The storage layer against both engines: SQLite files and PostgreSQL.
+
+mod common;
+
+use app::backend::db::cards::NewCard;
+use app::backend::db::history::NewHistory;
+use app::domain::{CardState, Process};
+use app::model::{CardSearch, HistoryKind, HistorySource, Role, Sort, SortColumn, PAGE_SIZE};
+
+fn card(i: usize, first: &str, last: &str, state: CardState) -> NewCard {
+    NewCard {
+        card_id: format!("CA{:010}-ABCD{:04}", i, i),
+        first_name: first.into(),
+        last_name: last.into(),
+        email: format!("{}.{}@example.org", first.to_lowercase(), i),
+        employee_id: format!("E{i:05}"),
+        state,
+        ordered_at: Some(1_763_000_000_000 + i as i64 * 1000),
+    }
+}
+
+fn sample() -> Vec<NewCard> {
+    let mut cards = vec![
+        card(1, "Anna", "Berg", CardState::Ordered),
+        card(2, "Åsa", "Östberg", CardState::InProduction),
+        card(3, "Erik", "Bergman", CardState::Ordered),
+        card(4, "Olof", "Öberg", CardState::Produced),
+        card(5, "Maja", "berglund", CardState::Failed),
+    ];
+    for i in 10..130 {
+        cards.push(card(i, "Nils", "Lindqvist", CardState::Ordered));
+    }
+    cards
+}
+
+#[tokio::test]
+async fn search_filters_by_state_and_case_insensitive_prefixes() {
+    for t in common::db::both().await {
+        let db = &t.db;
+        db.insert_cards(&sample(), |_| {}).await.expect("insert");
+
+        let search = |s: CardSearch| async move { db.search_cards(&s).await.expect("search") };
+        let (rows, _) = search(CardSearch {
+            last_name: "BERG".into(),
+            ..Default::default()
+        })
+        .await;
+        let names: Vec<_> = rows.iter().map(|r| r.holder.clone()).collect();
+        assert_eq!(names, vec!["Anna Berg", "Erik Bergman", "Maja berglund"], "{}", t.name);
+
+        let (rows, _) = search(CardSearch {
+            last_name: "öst".into(),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(rows.len(), 1, "{}: ö prefix", t.name);
+        assert_eq!(rows[0].holder, "Åsa Östberg");
+
+        let (rows, _) = search(CardSearch {
+            first_name: "å".into(),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(rows.len(), 1, "{}: å prefix", t.name);
+
+        let (rows, _) = search(CardSearch {
+            status: Some(CardState::Ordered),
+            last_name: "berg".into(),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(rows.len(), 2, "{}", t.name);
+        assert!(rows.iter().all(|r| r.state == CardState::Ordered));
+
+        let (rows, more) = search(CardSearch {
+            status: Some(CardState::Aborted),
+            ..Default::default()
+        })
+        .await;
+        assert!(rows.is_empty() && !more, "{}", t.name);
+
+        // Wildcards are not wildcards.
+        let (rows, _) = search(CardSearch {
+            last_name: "%".into(),
+            ..Default::default()
+        })
+        .await;
+        assert!(rows.is_empty(), "{}: % matched", t.name);
+    }
+}
+
+#[tokio::test]
+async fn search_pages_and_sorts() {
+    for t in common::db::both().await {
+        let db = &t.db;
+        db.insert_cards(&sample(), |_| {}).await.expect("insert");
+        let base = CardSearch {
+            status: Some(CardState::Ordered),
+            ..Default::default()
+        };
+        // 2 + 120 ordered cards: pages of 50, 50, 22.
+        let mut seen = Vec::new();
+        for page in 1..=3 {
+            let (rows, more) = db
+                .search_cards(&CardSearch { page, ..base.clone() })
+                .await
+                .expect("page");
+            assert_eq!(more, page < 3, "{} page {page}", t.name);
+            assert_eq!(rows.len(), if page < 3 { PAGE_SIZE } else { 22 });
+            seen.extend(rows.into_iter().map(|r| r.card_id));
+        }
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted, "{}: default order is card id", t.name);
+        sorted.dedup();
+        assert_eq!(sorted.len(), 122, "{}: no card twice", t.name);
+
+        let (rows, _) = db
+            .search_cards(&CardSearch {
+                page: 9999,
+                ..base.clone()
+            })
+            .await
+            .expect("far page");
+        assert!(rows.is_empty());
+
+        let (rows, _) = db
+            .search_cards(&CardSearch {
+                sort: Sort {
+                    column: SortColumn::Ordered,
+                    descending: true,
+                },
+                ..base.clone()
+            })
+            .await
+            .expect("sorted");
+        let dates: Vec<_> = rows.iter().map(|r| r.ordered_at.clone()).collect();
+        let mut expected = dates.clone();
+        expected.sort_by(|a, b| b.cmp(a));
+        assert_eq!(dates, expected, "{}", t.name);
+
+        let (rows, _) = db
+            .search_cards(&CardSearch {
+                sort: Sort {
+                    column: SortColumn::Holder,
+                    descending: false,
+                },
+                ..Default::default()
+            })
+            .await
+            .expect("by holder");
+        assert_eq!(rows[0].holder, "Anna Berg", "{}", t.name);
+    }
+}
+
+#[tokio::test]
+async fn state_changes_are_guarded_by_the_version() {
+    for t in common::db::both().await {
+        let db = &t.db;
+        db.insert_cards(&sample(), |_| {}).await.expect("insert");
+        let id = "CA0000000001-ABCD0001";
+        let before = db.card(id).await.expect("read").expect("card");
+        assert_eq!(before.version, 1);
+        let event = NewHistory {
+            kind: HistoryKind::Changed,
+            source: HistorySource::Manual,
+            actor: Some("operator"),
+            from_state: CardState::Ordered,
+            to_state: CardState::InProduction,
+            gocards_status: Some("IN_PRODUCTION"),
+            detail: None,
+        };
+        // A stale version changes nothing and writes no history.
+        assert!(!db.apply_state_change(id, 7, None, &event).await.expect("stale"));
+        assert_eq!(db.count_history(id).await.expect("count"), 0, "{}", t.name);
+        assert!(db.apply_state_change(id, 1, None, &event).await.expect("apply"));
+        let after = db.card(id).await.expect("read").expect("card");
+        assert_eq!(after.state, "in_production");
+        assert_eq!(after.version, 2);
+        assert!(after.last_checked_at.is_some());
+        // The same change again, at the old version: refused.
+        assert!(!db.apply_state_change(id, 1, None, &event).await.expect("again"));
+
+        // A check that finds nothing keeps the version.
+        let no_change = NewHistory {
+            kind: HistoryKind::NoChange,
+            from_state: CardState::InProduction,
+            to_state: CardState::InProduction,
+            ..event.clone()
+        };
+        db.record_check(id, Some("IN_PRODUCTION"), Some(&no_change))
+            .await
+            .expect("check");
+        let checked = db.card(id).await.expect("read").expect("card");
+        assert_eq!(checked.version, 2, "{}", t.name);
+        let history = db.card_history(id, 10).await.expect("history");
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[0].kind, HistoryKind::NoChange, "newest first");
+        assert_eq!(history[1].kind, HistoryKind::Changed);
+        assert_eq!(history[1].actor.as_deref(), Some("operator"));
+    }
+}
+
+#[tokio::test]
+async fn commands_users_and_bulk_inserts() {
+    for t in common::db::both().await {
+        let db = &t.db;
+        assert!(db.enabled_commands(CardState::Ordered).await.expect("list").is_empty(), "off by default");
+        assert!(db.set_command(CardState::Ordered, Process::UpdateCardOrder, true).await.expect("on"));
+        assert!(!db.set_command(CardState::Ordered, Process::UpdateCardOrder, true).await.expect("again"));
+        assert!(db.is_command_enabled(CardState::Ordered, Process::UpdateCardOrder).await.expect("q"));
+        assert!(!db.is_command_enabled(CardState::InProduction, Process::UpdateCardOrder).await.expect("q"));
+        db.replace_commands(CardState::Ordered, &[]).await.expect("replace");
+        assert!(!db.is_command_enabled(CardState::Ordered, Process::UpdateCardOrder).await.expect("q"));
+
+        assert!(db.insert_user("anna", "hash", Role::Operator).await.expect("user"));
+        assert!(!db.insert_user("anna", "hash2", Role::Admin).await.expect("dup"), "{}", t.name);
+        assert_eq!(db.count_users().await.expect("count"), 1);
+
+        // A batch that collides with a stored card writes nothing at all.
+        db.insert_cards(&sample()[..2], |_| {}).await.expect("first");
+        let clash = vec![card(900, "New", "Person", CardState::Ordered), card(1, "Anna", "Berg", CardState::Ordered)];
+        assert!(db.insert_cards(&clash, |_| {}).await.is_err());
+        assert_eq!(db.count_cards().await.expect("count"), 2, "{}: partial write", t.name);
+        let existing = db
+            .existing_card_ids(&["CA0000000001-ABCD0001".into(), "CA0000000999-ABCD0999".into()])
+            .await
+            .expect("ids");
+        assert_eq!(existing, vec!["CA0000000001-ABCD0001".to_owned()]);
+    }
+}
