@@ -1,0 +1,8 @@
+//! The axum server: router, command line, configuration, sync scheduler and the GO Cards
+//! simulator.
+
+pub mod cli;
+pub mod config;
+pub mod router;
+pub mod sim;
+pub mod startup;
