@@ -10,7 +10,8 @@ CREATE TABLE users (
 
 -- The people cards are made for.
 CREATE TABLE card_holders (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- Ids are chosen by the writer, so that bulk inserts need no round trip per row.
+    id INTEGER PRIMARY KEY,
     first_name TEXT NOT NULL,
     last_name TEXT NOT NULL,
     email TEXT NOT NULL,

@@ -27,8 +27,9 @@ impl Drop for TestDb {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                     return;
                 };
+                // The pool belongs to the test's runtime; FORCE ends its connections.
+                drop(db);
                 rt.block_on(async move {
-                    db.close().await;
                     if let Ok(admin) = sqlx::PgPool::connect(PG_ADMIN_URL).await {
                         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                             .execute(&admin)
