@@ -61,10 +61,31 @@ where
 }
 
 impl Config {
+    /// Every default, as with an empty environment, keeping data in `data_dir`.
+    pub fn defaults(data_dir: PathBuf) -> Config {
+        Config {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            site_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            site_root: "target/site".to_owned(),
+            session_idle: Duration::from_secs(30 * 60),
+            cookie_secure: false,
+            session_secret: None,
+            gocards: GoCardsEnv::default(),
+            gocards_sim_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sync_interval: Duration::from_secs(300),
+            sync_concurrency: 16,
+            sync_stale_after: Duration::from_secs(86_400),
+            webhook_secret: None,
+            data_dir,
+        }
+    }
+
     pub fn from_env() -> Result<Config, ConfigError> {
         let _ = dotenvy::dotenv();
         let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        let data_dir = var("DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("data"));
+        let data_dir = var("DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("data"));
         let idle_minutes: u64 = parsed("SESSION_IDLE_MINUTES", 30)?;
         if idle_minutes == 0 {
             return Err(ConfigError {

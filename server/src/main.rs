@@ -13,7 +13,8 @@ use server::startup;
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -59,7 +60,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Commands { action, process, state } => {
+        Command::Commands {
+            action,
+            process,
+            state,
+        } => {
             let message = cli::commands::switch(&db, action, &process, &state).await?;
             println!("{message}");
             Ok(())

@@ -157,7 +157,9 @@ pub fn is_same_origin(headers: &HeaderMap) -> bool {
 /// its kind (401, 403, 400, 409, ...), read from the JSON error body.
 async fn server_fn_status(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key("serverfnerror") {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();

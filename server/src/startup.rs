@@ -51,7 +51,12 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
         let addr = simulator
             .spawn(config.gocards_sim_addr)
             .await
-            .with_context(|| format!("starting the GO Cards simulator on {}", config.gocards_sim_addr))?;
+            .with_context(|| {
+                format!(
+                    "starting the GO Cards simulator on {}",
+                    config.gocards_sim_addr
+                )
+            })?;
         tracing::info!(%addr, "demo mode: no GOCARDS_BASE_URL, so GO Cards is the built-in simulator");
         let client = GoCardsClient::new(GoCardsConfig {
             base_url: url::Url::parse(&format!("http://{addr}/")).context("simulator URL")?,
@@ -68,8 +73,14 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
         let base_url = env.base_url.clone().unwrap_or_default();
         let client = GoCardsClient::new(GoCardsConfig {
             base_url: url::Url::parse(&base_url).context("GOCARDS_BASE_URL is not a URL")?,
-            client_id: env.client_id.clone().ok_or_else(|| missing("GOCARDS_CLIENT_ID"))?,
-            client_secret: env.client_secret.clone().ok_or_else(|| missing("GOCARDS_CLIENT_SECRET"))?,
+            client_id: env
+                .client_id
+                .clone()
+                .ok_or_else(|| missing("GOCARDS_CLIENT_ID"))?,
+            client_secret: env
+                .client_secret
+                .clone()
+                .ok_or_else(|| missing("GOCARDS_CLIENT_SECRET"))?,
             organisation_id: env
                 .organisation_id
                 .clone()
@@ -92,7 +103,10 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
         let open = db.open_orders().await?;
         let count = open.len();
         sim.upsert_cards(open.iter().map(card_info_for).collect());
-        tracing::info!(cards = count, "registered the open orders with the simulator");
+        tracing::info!(
+            cards = count,
+            "registered the open orders with the simulator"
+        );
     }
 
     let state = AppState {
@@ -137,7 +151,9 @@ pub fn card_info_for(card: &CardRow) -> CardInfo {
     let mut elements = BTreeMap::new();
     elements.insert("FIRST_NAME".to_owned(), card.first_name.clone());
     elements.insert("LAST_NAME".to_owned(), card.last_name.clone());
-    let ordered = card.ordered_at.and_then(chrono::DateTime::from_timestamp_millis);
+    let ordered = card
+        .ordered_at
+        .and_then(chrono::DateTime::from_timestamp_millis);
     CardInfo {
         card_id: card.card_id.clone(),
         article_id: "KSK-K11686X".to_owned(),

@@ -46,7 +46,12 @@ async fn search_filters_by_state_and_case_insensitive_prefixes() {
         })
         .await;
         let names: Vec<_> = rows.iter().map(|r| r.holder.clone()).collect();
-        assert_eq!(names, vec!["Anna Berg", "Erik Bergman", "Maja berglund"], "{}", t.name);
+        assert_eq!(
+            names,
+            vec!["Anna Berg", "Erik Bergman", "Maja berglund"],
+            "{}",
+            t.name
+        );
 
         let (rows, _) = search(CardSearch {
             last_name: "öst".into(),
@@ -102,7 +107,10 @@ async fn search_pages_and_sorts() {
         let mut seen = Vec::new();
         for page in 1..=3 {
             let (rows, more) = db
-                .search_cards(&CardSearch { page, ..base.clone() })
+                .search_cards(&CardSearch {
+                    page,
+                    ..base.clone()
+                })
                 .await
                 .expect("page");
             assert_eq!(more, page < 3, "{} page {page}", t.name);
@@ -171,15 +179,24 @@ async fn state_changes_are_guarded_by_the_version() {
             detail: None,
         };
         // A stale version changes nothing and writes no history.
-        assert!(!db.apply_state_change(id, 7, None, &event).await.expect("stale"));
+        assert!(!db
+            .apply_state_change(id, 7, None, &event)
+            .await
+            .expect("stale"));
         assert_eq!(db.count_history(id).await.expect("count"), 0, "{}", t.name);
-        assert!(db.apply_state_change(id, 1, None, &event).await.expect("apply"));
+        assert!(db
+            .apply_state_change(id, 1, None, &event)
+            .await
+            .expect("apply"));
         let after = db.card(id).await.expect("read").expect("card");
         assert_eq!(after.state, "in_production");
         assert_eq!(after.version, 2);
         assert!(after.last_checked_at.is_some());
         // The same change again, at the old version: refused.
-        assert!(!db.apply_state_change(id, 1, None, &event).await.expect("again"));
+        assert!(!db
+            .apply_state_change(id, 1, None, &event)
+            .await
+            .expect("again"));
 
         // A check that finds nothing keeps the version.
         let no_change = NewHistory {
@@ -205,25 +222,70 @@ async fn state_changes_are_guarded_by_the_version() {
 async fn commands_users_and_bulk_inserts() {
     for t in common::db::both().await {
         let db = &t.db;
-        assert!(db.enabled_commands(CardState::Ordered).await.expect("list").is_empty(), "off by default");
-        assert!(db.set_command(CardState::Ordered, Process::UpdateCardOrder, true).await.expect("on"));
-        assert!(!db.set_command(CardState::Ordered, Process::UpdateCardOrder, true).await.expect("again"));
-        assert!(db.is_command_enabled(CardState::Ordered, Process::UpdateCardOrder).await.expect("q"));
-        assert!(!db.is_command_enabled(CardState::InProduction, Process::UpdateCardOrder).await.expect("q"));
-        db.replace_commands(CardState::Ordered, &[]).await.expect("replace");
-        assert!(!db.is_command_enabled(CardState::Ordered, Process::UpdateCardOrder).await.expect("q"));
+        assert!(
+            db.enabled_commands(CardState::Ordered)
+                .await
+                .expect("list")
+                .is_empty(),
+            "off by default"
+        );
+        assert!(db
+            .set_command(CardState::Ordered, Process::UpdateCardOrder, true)
+            .await
+            .expect("on"));
+        assert!(!db
+            .set_command(CardState::Ordered, Process::UpdateCardOrder, true)
+            .await
+            .expect("again"));
+        assert!(db
+            .is_command_enabled(CardState::Ordered, Process::UpdateCardOrder)
+            .await
+            .expect("q"));
+        assert!(!db
+            .is_command_enabled(CardState::InProduction, Process::UpdateCardOrder)
+            .await
+            .expect("q"));
+        db.replace_commands(CardState::Ordered, &[])
+            .await
+            .expect("replace");
+        assert!(!db
+            .is_command_enabled(CardState::Ordered, Process::UpdateCardOrder)
+            .await
+            .expect("q"));
 
-        assert!(db.insert_user("anna", "hash", Role::Operator).await.expect("user"));
-        assert!(!db.insert_user("anna", "hash2", Role::Admin).await.expect("dup"), "{}", t.name);
+        assert!(db
+            .insert_user("anna", "hash", Role::Operator)
+            .await
+            .expect("user"));
+        assert!(
+            !db.insert_user("anna", "hash2", Role::Admin)
+                .await
+                .expect("dup"),
+            "{}",
+            t.name
+        );
         assert_eq!(db.count_users().await.expect("count"), 1);
 
         // A batch that collides with a stored card writes nothing at all.
-        db.insert_cards(&sample()[..2], |_| {}).await.expect("first");
-        let clash = vec![card(900, "New", "Person", CardState::Ordered), card(1, "Anna", "Berg", CardState::Ordered)];
+        db.insert_cards(&sample()[..2], |_| {})
+            .await
+            .expect("first");
+        let clash = vec![
+            card(900, "New", "Person", CardState::Ordered),
+            card(1, "Anna", "Berg", CardState::Ordered),
+        ];
         assert!(db.insert_cards(&clash, |_| {}).await.is_err());
-        assert_eq!(db.count_cards().await.expect("count"), 2, "{}: partial write", t.name);
+        assert_eq!(
+            db.count_cards().await.expect("count"),
+            2,
+            "{}: partial write",
+            t.name
+        );
         let existing = db
-            .existing_card_ids(&["CA0000000001-ABCD0001".into(), "CA0000000999-ABCD0999".into()])
+            .existing_card_ids(&[
+                "CA0000000001-ABCD0001".into(),
+                "CA0000000999-ABCD0999".into(),
+            ])
             .await
             .expect("ids");
         assert_eq!(existing, vec!["CA0000000001-ABCD0001".to_owned()]);

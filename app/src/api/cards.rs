@@ -103,7 +103,9 @@ pub async fn update_card_order(
         message: e.to_string(),
     })?;
     let gocards = state.gocards.current();
-    match service::update_card_order(&state.db, &gocards, &id, expected_version, &user.username).await {
+    match service::update_card_order(&state.db, &gocards, &id, expected_version, &user.username)
+        .await
+    {
         Ok(report) => Ok(UpdateCardOrderResult {
             changed: matches!(report.outcome, Outcome::Changed { .. }),
             message: report.message,
@@ -123,6 +125,7 @@ pub async fn update_card_order(
             E::GoCards(ref gocards_err) => UpdateCardOrderError::GoCards {
                 message: gocards_err.user_message(),
             },
+            E::UnknownState(_) => UpdateCardOrderError::Internal,
             E::Storage(db_err) => UpdateCardOrderError::from(db_err),
         }),
     }

@@ -123,15 +123,33 @@ mod tests {
     #[test]
     fn kinds_map_to_statuses() {
         let cases: Vec<(String, u16)> = vec![
-            (serde_json::to_string(&SearchError::Unauthenticated).unwrap_or_default(), 401),
-            (serde_json::to_string(&SearchError::Forbidden).unwrap_or_default(), 403),
             (
-                serde_json::to_string(&SearchError::BadRequest { message: "x".into() }).unwrap_or_default(),
+                serde_json::to_string(&SearchError::Unauthenticated).unwrap_or_default(),
+                401,
+            ),
+            (
+                serde_json::to_string(&SearchError::Forbidden).unwrap_or_default(),
+                403,
+            ),
+            (
+                serde_json::to_string(&SearchError::BadRequest {
+                    message: "x".into(),
+                })
+                .unwrap_or_default(),
                 400,
             ),
-            (serde_json::to_string(&UpdateCardOrderError::ChangedMeanwhile).unwrap_or_default(), 409),
-            (serde_json::to_string(&LoginError::InvalidCredentials).unwrap_or_default(), 401),
-            (serde_json::to_string(&SearchError::Internal).unwrap_or_default(), 500),
+            (
+                serde_json::to_string(&UpdateCardOrderError::ChangedMeanwhile).unwrap_or_default(),
+                409,
+            ),
+            (
+                serde_json::to_string(&LoginError::InvalidCredentials).unwrap_or_default(),
+                401,
+            ),
+            (
+                serde_json::to_string(&SearchError::Internal).unwrap_or_default(),
+                500,
+            ),
         ];
         for (json, status) in cases {
             let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
@@ -142,14 +160,18 @@ mod tests {
 
     #[test]
     fn undecodable_arguments_are_a_bad_request() {
-        let err = SearchError::from_server_fn_error(ServerFnErrorErr::Args("expected struct".into()));
+        let err =
+            SearchError::from_server_fn_error(ServerFnErrorErr::Args("expected struct".into()));
         assert!(matches!(err, SearchError::BadRequest { .. }));
         assert!(!err.to_string().contains("expected struct"));
     }
 
     #[test]
     fn the_login_error_gives_no_hint() {
-        assert_eq!(LoginError::InvalidCredentials.to_string(), "Invalid username or password");
+        assert_eq!(
+            LoginError::InvalidCredentials.to_string(),
+            "Invalid username or password"
+        );
     }
 }
 

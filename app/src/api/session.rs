@@ -12,7 +12,10 @@ pub async fn login(username: String, password: String) -> Result<(), LoginError>
     use crate::backend::access;
     use crate::backend::auth::Credentials;
 
-    if username.is_empty() || username.len() > MAX_CREDENTIAL_LEN || password.len() > MAX_CREDENTIAL_LEN {
+    if username.is_empty()
+        || username.len() > MAX_CREDENTIAL_LEN
+        || password.len() > MAX_CREDENTIAL_LEN
+    {
         return Err(LoginError::InvalidCredentials);
     }
     let mut session = access::auth_session().await?;

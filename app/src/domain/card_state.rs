@@ -133,7 +133,10 @@ mod tests {
 
     #[test]
     fn only_ordered_and_in_production_are_open() {
-        let open: Vec<_> = CardState::ALL.into_iter().filter(|s| s.is_open_order()).collect();
+        let open: Vec<_> = CardState::ALL
+            .into_iter()
+            .filter(|s| s.is_open_order())
+            .collect();
         assert_eq!(open, vec![CardState::Ordered, CardState::InProduction]);
     }
 }

@@ -37,7 +37,11 @@ pub enum Refusal {
 /// Decides what `reported` does to a card in `current`, by the rules of the contract, in order:
 /// refused, unrecognised, same state, backwards, changed. The manual command, the batch sync
 /// and webhooks all call this one function.
-pub fn apply(current: CardState, reported: &GoCardsStatus, failure_reason: Option<&str>) -> Outcome {
+pub fn apply(
+    current: CardState,
+    reported: &GoCardsStatus,
+    failure_reason: Option<&str>,
+) -> Outcome {
     let Some(current_rank) = current
         .production_rank()
         .filter(|_| current.is_open_order())
@@ -90,7 +94,9 @@ impl Outcome {
                 format!("No change: GO Cards reports {reported}")
             }
             Outcome::NoChange(NoChange::Backwards { reported }) => {
-                format!("No change: GO Cards reports {reported}, which would move the card backwards")
+                format!(
+                    "No change: GO Cards reports {reported}, which would move the card backwards"
+                )
             }
             Outcome::NoChange(NoChange::Unrecognised { reported }) => {
                 format!("No change: unrecognised status {reported} from GO Cards")
@@ -177,18 +183,30 @@ mod tests {
     #[test]
     fn messages_match_the_product_table() {
         let cases = [
-            (apply(S::Ordered, &G::InProduction, None), "Status updated: Ordered → In production"),
-            (apply(S::InProduction, &G::Delivered, None), "Status updated: In production → Produced"),
+            (
+                apply(S::Ordered, &G::InProduction, None),
+                "Status updated: Ordered → In production",
+            ),
+            (
+                apply(S::InProduction, &G::Delivered, None),
+                "Status updated: In production → Produced",
+            ),
             (
                 apply(S::Ordered, &G::Failed, Some("embossing fault")),
                 "Status updated: Ordered → Failed (reason: embossing fault)",
             ),
-            (apply(S::Ordered, &G::Failed, Some("  ")), "Status updated: Ordered → Failed"),
+            (
+                apply(S::Ordered, &G::Failed, Some("  ")),
+                "Status updated: Ordered → Failed",
+            ),
             (
                 apply(S::InProduction, &G::Cancelled, None),
                 "Status updated: In production → Failed (reason: order cancelled in GO Cards)",
             ),
-            (apply(S::Ordered, &G::Ordered, None), "No change: GO Cards reports ORDERED"),
+            (
+                apply(S::Ordered, &G::Ordered, None),
+                "No change: GO Cards reports ORDERED",
+            ),
             (
                 apply(S::InProduction, &G::Ordered, None),
                 "No change: GO Cards reports ORDERED, which would move the card backwards",

@@ -101,9 +101,13 @@ impl HistorySource {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [HistorySource::Manual, HistorySource::Sync, HistorySource::Webhook]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
+        [
+            HistorySource::Manual,
+            HistorySource::Sync,
+            HistorySource::Webhook,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
     }
 }
 

@@ -11,33 +11,43 @@ use crate::model::{CardDetail, HistoryEntry, HistorySource};
 pub fn CardPage() -> impl IntoView {
     let params = use_params_map();
     let card_id = Memo::new(move |_| params.with(|p| p.get("card_id").unwrap_or_default()));
-    let profile = Resource::new(move || card_id.get(), |id| async move {
-        card_profile(id).await.map_err(|e| e.to_string())
-    });
+    let profile = Resource::new(
+        move || card_id.get(),
+        |id| async move { card_profile(id).await.map_err(|e| e.to_string()) },
+    );
+    // The process dialog lives outside the profile, so that refreshing the profile behind it
+    // (to show the new status) does not close it.
+    let process_for: RwSignal<Option<CardDetail>> = RwSignal::new(None);
     view! {
         <Title text=move || format!("{} · Card desk", card_id.get()) />
         <p class="back"><a href="/search">"← Back to the search"</a></p>
         <Transition fallback=|| view! { <p class="loading">"Loading the card…"</p> }>
             {move || profile.get().map(|result| match result {
-                Ok(card) => view! { <Profile card on_changed=move || profile.refetch() /> }.into_any(),
+                Ok(card) => view! { <Profile card process_for /> }.into_any(),
                 Err(message) => view! {
                     <section class="panel"><p class="error" role="alert">{message}</p></section>
                 }.into_any(),
             })}
         </Transition>
+        {move || process_for.get().map(|card| view! {
+            <UpdateCardOrderDialog card process_for on_changed=move || profile.refetch() />
+        })}
     }
 }
 
 #[component]
-fn Profile(card: CardDetail, on_changed: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
-    let open = RwSignal::new(false);
+fn Profile(card: CardDetail, process_for: RwSignal<Option<CardDetail>>) -> impl IntoView {
+    let snapshot = card.clone();
     let commands = card
         .commands
         .iter()
         .map(|process| match process {
             Process::UpdateCardOrder => view! {
                 <li>
-                    <button type="button" class="command" on:click=move |_| open.set(true)>
+                    <button type="button" class="command" on:click={
+                        let snapshot = snapshot.clone();
+                        move |_| process_for.set(Some(snapshot.clone()))
+                    }>
                         {process.label()}
                     </button>
                 </li>
@@ -48,7 +58,6 @@ fn Profile(card: CardDetail, on_changed: impl Fn() + Clone + Send + Sync + 'stat
         <p class="hint">"No commands are enabled for a card in state "{card.state.label()}"."</p>
     });
     let history = card.history.clone();
-    let dialog_card = card.clone();
     view! {
         <Title text=format!("{} · Card desk", card.card_id) />
         <div class="profile">
@@ -76,9 +85,6 @@ fn Profile(card: CardDetail, on_changed: impl Fn() + Clone + Send + Sync + 'stat
             <h2 id="history-title">"Status history"</h2>
             <HistoryTable entries=history />
         </section>
-        <Show when=move || open.get()>
-            <UpdateCardOrderDialog card=dialog_card.clone() open on_changed=on_changed.clone() />
-        </Show>
     }
 }
 
@@ -135,7 +141,7 @@ fn HistoryTable(entries: Vec<HistoryEntry>) -> impl IntoView {
 #[component]
 fn UpdateCardOrderDialog(
     card: CardDetail,
-    open: RwSignal<bool>,
+    process_for: RwSignal<Option<CardDetail>>,
     on_changed: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let run = ServerAction::<UpdateCardOrder>::new();
@@ -147,31 +153,26 @@ fn UpdateCardOrderDialog(
             expected_version: version,
         });
     };
-    let close = {
-        let on_changed = on_changed.clone();
-        move |_| {
-            open.set(false);
-            if run.value().get_untracked().is_some() {
-                on_changed();
-            }
-        }
-    };
+    let close = move |_| process_for.set(None);
     // Refresh the profile behind the dialog as soon as the outcome is known.
-    Effect::new({
-        let on_changed = on_changed.clone();
-        move |_| {
-            if run.value().with(|v| v.is_some()) {
-                on_changed();
-            }
+    Effect::new(move |_| {
+        if run.value().with(|v| v.is_some()) {
+            on_changed();
         }
     });
     let outcome = move || {
         run.value().get().map(|result| match result {
             Ok(done) => {
-                let class = if done.changed { "outcome changed" } else { "outcome no-change" };
+                let class = if done.changed {
+                    "outcome changed"
+                } else {
+                    "outcome no-change"
+                };
                 view! { <p class=class role="status">{done.message}</p> }.into_any()
             }
-            Err(err) => view! { <p class="outcome error" role="alert">{err.to_string()}</p> }.into_any(),
+            Err(err) => {
+                view! { <p class="outcome error" role="alert">{err.to_string()}</p> }.into_any()
+            }
         })
     };
     let finished = move || run.value().with(|v| v.is_some());
@@ -197,10 +198,10 @@ fn UpdateCardOrderDialog(
                         when=finished
                         fallback=move || view! {
                             <button type="button" class="primary" on:click=next.clone() disabled=move || run.pending().get()>"Next"</button>
-                            <button type="button" on:click=move |_| open.set(false) disabled=move || run.pending().get()>"Cancel"</button>
+                            <button type="button" on:click=move |_| process_for.set(None) disabled=move || run.pending().get()>"Cancel"</button>
                         }
                     >
-                        <button type="button" class="primary" on:click=close.clone()>"Close"</button>
+                        <button type="button" class="primary" on:click=close>"Close"</button>
                     </Show>
                 </div>
             </div>

@@ -11,7 +11,10 @@ pub fn short_time(rfc3339: &str) -> String {
 }
 
 pub fn optional_time(value: &Option<String>) -> String {
-    value.as_deref().map(short_time).unwrap_or_else(|| "—".to_owned())
+    value
+        .as_deref()
+        .map(short_time)
+        .unwrap_or_else(|| "—".to_owned())
 }
 
 #[cfg(test)]

@@ -197,8 +197,14 @@ fn ResultTable(page: Page, search: CardSearch) -> impl IntoView {
         })
         .collect_view();
     let at_page = page.page;
-    let previous = CardSearch { page: at_page.saturating_sub(1).max(1), ..search.clone() };
-    let following = CardSearch { page: at_page + 1, ..search };
+    let previous = CardSearch {
+        page: at_page.saturating_sub(1).max(1),
+        ..search.clone()
+    };
+    let following = CardSearch {
+        page: at_page + 1,
+        ..search
+    };
     let nav_previous = {
         let navigate = navigate.clone();
         move |_| navigate(&search_url(&previous), Default::default())
@@ -236,7 +242,10 @@ mod tests {
             status: Some(CardState::InProduction),
             last_name: "Öst berg&co".into(),
             page: 3,
-            sort: Sort { column: SortColumn::Ordered, descending: true },
+            sort: Sort {
+                column: SortColumn::Ordered,
+                descending: true,
+            },
             ..Default::default()
         };
         let url = search_url(&search);

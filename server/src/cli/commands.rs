@@ -9,7 +9,12 @@ use super::SwitchAction;
 
 /// Switches a process on or off for one card state, as the admin view does. Returns the
 /// sentence to print.
-pub async fn switch(db: &Db, action: SwitchAction, process: &str, state: &str) -> anyhow::Result<String> {
+pub async fn switch(
+    db: &Db,
+    action: SwitchAction,
+    process: &str,
+    state: &str,
+) -> anyhow::Result<String> {
     let process: Process = process.parse()?;
     let state: CardState = state.parse()?;
     let enable = matches!(action, SwitchAction::Enable);
@@ -23,14 +28,26 @@ pub async fn switch(db: &Db, action: SwitchAction, process: &str, state: &str) -
     let changed = db.set_command(state, process, enable).await?;
     db.audit(
         "cli",
-        if enable { "enable command" } else { "disable command" },
+        if enable {
+            "enable command"
+        } else {
+            "disable command"
+        },
         &format!("{} on {}", process.as_str(), state.as_str()),
     )
     .await?;
     let verb = if enable { "enabled" } else { "disabled" };
     Ok(if changed {
-        format!("{} is now {verb} for state {}.", process.label(), state.as_str())
+        format!(
+            "{} is now {verb} for state {}.",
+            process.label(),
+            state.as_str()
+        )
     } else {
-        format!("{} was already {verb} for state {}.", process.label(), state.as_str())
+        format!(
+            "{} was already {verb} for state {}.",
+            process.label(),
+            state.as_str()
+        )
     })
 }

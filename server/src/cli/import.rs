@@ -33,7 +33,10 @@ pub struct LineError {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("could not read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{}", render(.0))]
     Invalid(Vec<LineError>),
     #[error("storage: {0}")]
@@ -80,7 +83,11 @@ pub fn parse_cards(input: impl Read) -> Result<Vec<(u64, NewCard)>, Vec<LineErro
     for (i, name) in headers.iter().enumerate() {
         index.insert(name.trim().trim_start_matches('\u{feff}').to_owned(), i);
     }
-    let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| !index.contains_key(*c)).collect();
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !index.contains_key(*c))
+        .collect();
     if !missing.is_empty() {
         return Err(vec![LineError {
             line: 1,
@@ -114,7 +121,10 @@ pub fn parse_cards(input: impl Read) -> Result<Vec<(u64, NewCard)>, Vec<LineErro
         let mut problems = Vec::new();
         let mut get = |i: usize| match field(i) {
             Some(v) if v.chars().count() > MAX_FIELD_LEN => {
-                problems.push(format!("{} is longer than {MAX_FIELD_LEN} characters", COLUMNS[i]));
+                problems.push(format!(
+                    "{} is longer than {MAX_FIELD_LEN} characters",
+                    COLUMNS[i]
+                ));
                 String::new()
             }
             Some(v) => v.to_owned(),
@@ -173,7 +183,11 @@ pub fn parse_cards(input: impl Read) -> Result<Vec<(u64, NewCard)>, Vec<LineErro
             }
         }
         if !problems.is_empty() {
-            errors.extend(problems.into_iter().map(|problem| LineError { line, problem }));
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|problem| LineError { line, problem }),
+            );
             continue;
         }
         if let (Some(card_id), Some(state)) = (card_id, state) {
@@ -225,7 +239,8 @@ pub async fn import(db: &Db, input: impl Read) -> Result<usize, ImportError> {
     }
     let cards: Vec<NewCard> = rows.into_iter().map(|(_, c)| c).collect();
     let mut progress = Progress::new(cards.len() as u64, "importing cards");
-    db.insert_cards(&cards, |done| progress.set(done as u64)).await?;
+    db.insert_cards(&cards, |done| progress.set(done as u64))
+        .await?;
     progress.finish();
     Ok(cards.len())
 }

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "server", version, about = "The card-order desk: web app, tools and GO Cards simulator")]
+#[command(
+    name = "server",
+    version,
+    about = "The card-order desk: web app, tools and GO Cards simulator"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

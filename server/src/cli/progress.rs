@@ -17,9 +17,9 @@ impl Progress {
     pub fn new(total: u64, label: &str) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(total);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)",
-            ) {
+            if let Ok(style) =
+                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
+            {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.set_message(label.to_owned());
@@ -42,7 +42,12 @@ impl Progress {
                 let step = (self.total / 10).max(1);
                 if done >= self.last_line_at + step || done == self.total {
                     self.last_line_at = done;
-                    eprintln!("{}: {done}/{} ({:.1} s)", self.label, self.total, self.started.elapsed().as_secs_f64());
+                    eprintln!(
+                        "{}: {done}/{} ({:.1} s)",
+                        self.label,
+                        self.total,
+                        self.started.elapsed().as_secs_f64()
+                    );
                 }
             }
         }

@@ -13,17 +13,59 @@ use super::progress::Progress;
 const FIRST_NAMES: &[&str] = &[
     "Anna", "Erik", "Lars", "Karin", "Åsa", "Björn", "Sofia", "Johan", "Elin", "Mikael", "Ingrid",
     "Oskar", "Maja", "Nils", "Linnea", "Per", "Emma", "Gustav", "Sara", "Anders", "Hanna", "Olof",
-    "Maria", "Jonas", "Ebba", "Fredrik", "Astrid", "Henrik", "Frida", "Magnus", "Ölof", "Ylva",
+    "Maria", "Jonas", "Ebba", "Fredrik", "Astrid", "Henrik", "Frida", "Magnus", "Örjan", "Ylva",
     "Amira", "Mohammed", "Wei", "Priya", "Lucas", "Chloé", "Mateo", "Zeynep", "Noah", "Aisha",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Berg", "Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson",
-    "Persson", "Svensson", "Gustafsson", "Pettersson", "Jonsson", "Jansson", "Hansson", "Bengtsson",
-    "Östberg", "Åkesson", "Lindqvist", "Lundgren", "Ström", "Sjöberg", "Wallin", "Engström",
-    "Holm", "Forsberg", "Sandberg", "Lindberg", "Nyström", "Ekström", "Björk", "Hedlund",
-    "Dahl", "Öberg", "Ahmed", "Nguyen", "Kowalski", "García", "Müller", "Rossi", "Yilmaz", "Chen",
+    "Berg",
+    "Andersson",
+    "Johansson",
+    "Karlsson",
+    "Nilsson",
+    "Eriksson",
+    "Larsson",
+    "Olsson",
+    "Persson",
+    "Svensson",
+    "Gustafsson",
+    "Pettersson",
+    "Jonsson",
+    "Jansson",
+    "Hansson",
+    "Bengtsson",
+    "Östberg",
+    "Åkesson",
+    "Lindqvist",
+    "Lundgren",
+    "Ström",
+    "Sjöberg",
+    "Wallin",
+    "Engström",
+    "Holm",
+    "Forsberg",
+    "Sandberg",
+    "Lindberg",
+    "Nyström",
+    "Ekström",
+    "Björk",
+    "Hedlund",
+    "Dahl",
+    "Öberg",
+    "Ahmed",
+    "Nguyen",
+    "Kowalski",
+    "García",
+    "Müller",
+    "Rossi",
+    "Yilmaz",
+    "Chen",
 ];
-const DOMAINS: &[&str] = &["example.org", "example.com", "corp.example", "agency.example"];
+const DOMAINS: &[&str] = &[
+    "example.org",
+    "example.com",
+    "corp.example",
+    "agency.example",
+];
 
 /// The demo's mix of states, in per mille. Most are open orders: what operators work on.
 const STATE_MIX: &[(CardState, u32)] = &[
@@ -82,7 +124,12 @@ pub fn demo_card(rng: &mut StdRng, index: u64, now: i64) -> NewCard {
         card_id: format!("CA26{index:08}-{tail}"),
         first_name: first.to_owned(),
         last_name: last.to_owned(),
-        email: format!("{}.{}{}@{domain}", ascii_email_part(first), ascii_email_part(last), index % 1000),
+        email: format!(
+            "{}.{}{}@{domain}",
+            ascii_email_part(first),
+            ascii_email_part(last),
+            index % 1000
+        ),
         employee_id: format!("E{:06}", 100_000 + index),
         state,
         ordered_at,
@@ -107,16 +154,24 @@ pub async fn seed_cards(db: &Db, count: u64) -> anyhow::Result<()> {
     let mut done = 0;
     while done < count {
         let n = BATCH.min(count - done);
-        let cards: Vec<NewCard> = (done..done + n).map(|i| demo_card(&mut rng, i, now)).collect();
-        db.insert_cards(&cards, |written| progress.set(done + written as u64)).await?;
+        let cards: Vec<NewCard> = (done..done + n)
+            .map(|i| demo_card(&mut rng, i, now))
+            .collect();
+        db.insert_cards(&cards, |written| progress.set(done + written as u64))
+            .await?;
         done += n;
     }
     progress.finish();
     for state in [CardState::Ordered, CardState::InProduction] {
-        db.set_command(state, Process::UpdateCardOrder, true).await?;
+        db.set_command(state, Process::UpdateCardOrder, true)
+            .await?;
     }
-    db.audit("seed-demo", "enable command", "update-card-order on ordered and in_production")
-        .await?;
+    db.audit(
+        "seed-demo",
+        "enable command",
+        "update-card-order on ordered and in_production",
+    )
+    .await?;
     Ok(())
 }
 
@@ -128,7 +183,9 @@ mod tests {
     #[test]
     fn demo_cards_are_valid_and_varied() {
         let mut rng = StdRng::seed_from_u64(1);
-        let cards: Vec<NewCard> = (0..2000).map(|i| demo_card(&mut rng, i, 1_800_000_000_000)).collect();
+        let cards: Vec<NewCard> = (0..2000)
+            .map(|i| demo_card(&mut rng, i, 1_800_000_000_000))
+            .collect();
         for card in &cards {
             assert!(CardId::parse(&card.card_id).is_ok(), "{}", card.card_id);
             assert!(card.email.contains('@'));

@@ -36,7 +36,9 @@ pub fn check_password(password: &str) -> anyhow::Result<()> {
 pub fn check_username(name: &str) -> anyhow::Result<()> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
     if !ok {
         bail!("a username is 1 to {MAX_NAME_LEN} letters, digits, '.', '-', '_' or '@'");
     }

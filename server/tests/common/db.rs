@@ -24,16 +24,21 @@ impl Drop for TestDb {
             let db = self.db.clone();
             // Drop runs inside the test's runtime; use a thread with its own.
             let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
                     return;
                 };
                 // The pool belongs to the test's runtime; FORCE ends its connections.
                 drop(db);
                 rt.block_on(async move {
                     if let Ok(admin) = sqlx::PgPool::connect(PG_ADMIN_URL).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                            .execute(&admin)
-                            .await;
+                        let _ = sqlx::query(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .execute(&admin)
+                        .await;
                         admin.close().await;
                     }
                 });

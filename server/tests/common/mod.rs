@@ -1,4 +1,5 @@
 //! Shared set-up for the app's own tests: real databases, a running app.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod db;

@@ -70,8 +70,9 @@ const CARD_COLUMNS: &str = "c.card_id, c.state, c.ordered_at, c.last_checked_at,
     c.gocards_status, c.failure_reason, h.first_name, h.last_name, h.email, h.employee_id";
 
 impl Db {
-    /// One page of cards matching `search`, plus whether another page follows.
-    pub async fn search_cards(&self, search: &CardSearch) -> Result<(Vec<CardSummary>, bool), sqlx::Error> {
+    /// The SQL and its text parameters for one page of `search` (one row more than a page,
+    /// to tell whether another follows). Public so the benchmark can time the bare query.
+    pub fn search_sql(search: &CardSearch) -> (String, Vec<String>) {
         let mut sql = String::from(
             "SELECT c.card_id, h.first_name, h.last_name, c.state, c.ordered_at, c.last_checked_at \
              FROM cards c JOIN card_holders h ON h.id = c.holder_id WHERE 1 = 1",
@@ -102,7 +103,11 @@ impl Db {
                 binds.len()
             ));
         }
-        let direction = if search.sort.descending { "DESC" } else { "ASC" };
+        let direction = if search.sort.descending {
+            "DESC"
+        } else {
+            "ASC"
+        };
         let order = match search.sort.column {
             SortColumn::CardId => format!("c.card_id {direction}"),
             SortColumn::Holder => format!(
@@ -121,6 +126,15 @@ impl Db {
             " ORDER BY {order} LIMIT {} OFFSET {offset}",
             PAGE_SIZE + 1
         ));
+        (sql, binds)
+    }
+
+    /// One page of cards matching `search`, plus whether another page follows.
+    pub async fn search_cards(
+        &self,
+        search: &CardSearch,
+    ) -> Result<(Vec<CardSummary>, bool), sqlx::Error> {
+        let (sql, binds) = Db::search_sql(search);
         let rows: Vec<SummaryRow> = on_pool!(self, pool => {
             let mut query = sqlx::query_as::<_, SummaryRow>(&sql);
             for bind in &binds {

@@ -7,7 +7,8 @@ impl Db {
     /// The processes enabled for `state`, in the admin's order. Unknown names (from a newer
     /// version, say) are skipped.
     pub async fn enabled_commands(&self, state: CardState) -> Result<Vec<Process>, sqlx::Error> {
-        let sql = "SELECT process FROM enabled_commands WHERE state = $1 ORDER BY position, process";
+        let sql =
+            "SELECT process FROM enabled_commands WHERE state = $1 ORDER BY position, process";
         let names: Vec<String> = on_pool!(self, pool => sqlx::query_scalar::<_, String>(sql)
             .bind(state.as_str())
             .fetch_all(pool)
@@ -15,7 +16,11 @@ impl Db {
         Ok(names.iter().filter_map(|n| n.parse().ok()).collect())
     }
 
-    pub async fn is_command_enabled(&self, state: CardState, process: Process) -> Result<bool, sqlx::Error> {
+    pub async fn is_command_enabled(
+        &self,
+        state: CardState,
+        process: Process,
+    ) -> Result<bool, sqlx::Error> {
         let sql = "SELECT COUNT(*) FROM enabled_commands WHERE state = $1 AND process = $2";
         let n: i64 = on_pool!(self, pool => sqlx::query_scalar::<_, i64>(sql)
             .bind(state.as_str())
@@ -27,7 +32,11 @@ impl Db {
 
     /// Replaces the whole list of a tab, atomically. The caller has checked that every
     /// process applies to `state`.
-    pub async fn replace_commands(&self, state: CardState, processes: &[Process]) -> Result<(), sqlx::Error> {
+    pub async fn replace_commands(
+        &self,
+        state: CardState,
+        processes: &[Process],
+    ) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM enabled_commands WHERE state = $1")
@@ -50,7 +59,12 @@ impl Db {
     }
 
     /// Enables or disables one process on one tab; `Ok(true)` when something changed.
-    pub async fn set_command(&self, state: CardState, process: Process, enabled: bool) -> Result<bool, sqlx::Error> {
+    pub async fn set_command(
+        &self,
+        state: CardState,
+        process: Process,
+        enabled: bool,
+    ) -> Result<bool, sqlx::Error> {
         let done = if enabled {
             on_pool!(self, pool => sqlx::query(
                 "INSERT INTO enabled_commands (state, process, position) VALUES ($1, $2, \

@@ -69,7 +69,11 @@ impl HistoryRow {
 
 impl Db {
     /// A card's history, newest first.
-    pub async fn card_history(&self, card_id: &str, limit: i64) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+    pub async fn card_history(
+        &self,
+        card_id: &str,
+        limit: i64,
+    ) -> Result<Vec<HistoryEntry>, sqlx::Error> {
         let sql = "SELECT at, kind, source, actor, from_state, to_state, gocards_status, detail \
                    FROM card_history WHERE card_id = $1 ORDER BY id DESC LIMIT $2";
         let rows = on_pool!(self, pool => sqlx::query_as::<_, HistoryRow>(sql)
@@ -77,7 +81,10 @@ impl Db {
             .bind(limit)
             .fetch_all(pool)
             .await)?;
-        Ok(rows.into_iter().filter_map(HistoryRow::into_entry).collect())
+        Ok(rows
+            .into_iter()
+            .filter_map(HistoryRow::into_entry)
+            .collect())
     }
 
     pub async fn count_history(&self, card_id: &str) -> Result<i64, sqlx::Error> {
@@ -90,7 +97,11 @@ impl Db {
 
 impl Db {
     /// Writes a history row alone: for attempts refused before GO Cards was asked.
-    pub async fn append_history(&self, card_id: &str, event: &NewHistory<'_>) -> Result<(), sqlx::Error> {
+    pub async fn append_history(
+        &self,
+        card_id: &str,
+        event: &NewHistory<'_>,
+    ) -> Result<(), sqlx::Error> {
         let now = super::now_ms();
         on_pool!(self, pool => insert_history!(pool, card_id, now, event).await.map(|_| ()))
     }

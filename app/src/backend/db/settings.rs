@@ -12,7 +12,13 @@ impl Db {
 
     /// Stores a setting and writes the audit entry in the same transaction. `audit_detail`
     /// must not contain a secret in clear.
-    pub async fn put_setting(&self, key: &str, value: &str, actor: &str, audit_detail: &str) -> Result<(), sqlx::Error> {
+    pub async fn put_setting(
+        &self,
+        key: &str,
+        value: &str,
+        actor: &str,
+        audit_detail: &str,
+    ) -> Result<(), sqlx::Error> {
         let now = now_ms();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;

@@ -53,7 +53,12 @@ pub async fn apply_report(
                 detail: failure_reason.as_deref(),
             };
             let applied = db
-                .apply_state_change(&card.card_id, card.version, failure_reason.as_deref(), &event)
+                .apply_state_change(
+                    &card.card_id,
+                    card.version,
+                    failure_reason.as_deref(),
+                    &event,
+                )
                 .await?;
             if !applied {
                 return Ok(Applied::ChangedMeanwhile);

@@ -22,6 +22,8 @@ pub enum UpdateCardOrderError {
     ChangedMeanwhile,
     #[error("{}", .0.user_message())]
     GoCards(GoCardsError),
+    #[error("the stored card has the unknown state {0:?}")]
+    UnknownState(String),
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
 }
@@ -50,7 +52,7 @@ pub async fn update_card_order(
         .ok_or_else(|| UpdateCardOrderError::UnknownCard(card_id.clone()))?;
     let Some(state) = card.state() else {
         tracing::error!(state = %card.state, "card has a state this version does not know");
-        return Err(UpdateCardOrderError::NotApplicable(CardState::Locked));
+        return Err(UpdateCardOrderError::UnknownState(card.state.clone()));
     };
     let attempt = Attempt {
         db,
@@ -59,26 +61,39 @@ pub async fn update_card_order(
         actor,
     };
 
+    // The operator decided on what they saw; if the card moved since, say so first.
+    if card.version != expected_version {
+        attempt
+            .refuse(HistoryKind::Error, CHANGED_MEANWHILE)
+            .await?;
+        return Err(UpdateCardOrderError::ChangedMeanwhile);
+    }
+
     if !Process::UpdateCardOrder.applies_to(state) {
         let err = UpdateCardOrderError::NotApplicable(state);
-        attempt.refuse(HistoryKind::Refused, &err.to_string()).await?;
+        attempt
+            .refuse(HistoryKind::Refused, &err.to_string())
+            .await?;
         return Err(err);
     }
-    if !db.is_command_enabled(state, Process::UpdateCardOrder).await? {
+    if !db
+        .is_command_enabled(state, Process::UpdateCardOrder)
+        .await?
+    {
         let err = UpdateCardOrderError::NotEnabled(state);
-        attempt.refuse(HistoryKind::Refused, &err.to_string()).await?;
+        attempt
+            .refuse(HistoryKind::Refused, &err.to_string())
+            .await?;
         return Err(err);
-    }
-    if card.version != expected_version {
-        attempt.refuse(HistoryKind::Error, CHANGED_MEANWHILE).await?;
-        return Err(UpdateCardOrderError::ChangedMeanwhile);
     }
 
     let info = match gocards.card(card_id).await {
         Ok(info) => info,
         Err(err) => {
             tracing::warn!(error = ?err, "GO Cards check failed");
-            attempt.record(HistoryKind::Error, &err.user_message(), None).await?;
+            attempt
+                .record(HistoryKind::Error, &err.user_message(), None)
+                .await?;
             return Err(UpdateCardOrderError::GoCards(err));
         }
     };
@@ -110,7 +125,11 @@ pub async fn update_card_order(
         }
         Applied::ChangedMeanwhile => {
             attempt
-                .record(HistoryKind::Error, CHANGED_MEANWHILE, Some(info.status.as_str()))
+                .record(
+                    HistoryKind::Error,
+                    CHANGED_MEANWHILE,
+                    Some(info.status.as_str()),
+                )
                 .await?;
             Err(UpdateCardOrderError::ChangedMeanwhile)
         }
@@ -127,16 +146,30 @@ struct Attempt<'a> {
 
 impl Attempt<'_> {
     /// Writes the row and updates `last checked`: GO Cards was asked.
-    async fn record(&self, kind: HistoryKind, detail: &str, status: Option<&str>) -> Result<(), sqlx::Error> {
-        self.db.record_check(self.card_id, None, Some(&self.event(kind, detail, status))).await
+    async fn record(
+        &self,
+        kind: HistoryKind,
+        detail: &str,
+        status: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        self.db
+            .record_check(self.card_id, None, Some(&self.event(kind, detail, status)))
+            .await
     }
 
     /// Writes the row alone: the attempt stopped before GO Cards was asked.
     async fn refuse(&self, kind: HistoryKind, detail: &str) -> Result<(), sqlx::Error> {
-        self.db.append_history(self.card_id, &self.event(kind, detail, None)).await
+        self.db
+            .append_history(self.card_id, &self.event(kind, detail, None))
+            .await
     }
 
-    fn event<'b>(&'b self, kind: HistoryKind, detail: &'b str, status: Option<&'b str>) -> NewHistory<'b> {
+    fn event<'b>(
+        &'b self,
+        kind: HistoryKind,
+        detail: &'b str,
+        status: Option<&'b str>,
+    ) -> NewHistory<'b> {
         NewHistory {
             kind,
             source: HistorySource::Manual,

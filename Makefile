@@ -1,0 +1,98 @@
+# The card-order desk. `make run` starts the demo; `make test` runs every check.
+# Both install what a fresh machine lacks (wasm32 target, cargo-leptos, wasm-bindgen,
+# npm packages, Chromium) and skip what is already there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# The wasm-bindgen CLI must equal the crate version in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test tools wasm-target cargo-leptos wasm-bindgen npm chromium postgres-check \
+        build build-release fmt-check clippy unit e2e bench clean-data
+
+## Start the demo on http://127.0.0.1:3000 (SQLite file, built-in GO Cards simulator, demo data).
+run: tools build-release
+	LEPTOS_SITE_ROOT=target/site ./target/release/server serve
+
+## Every check: format, lints, Rust tests (SQLite and PostgreSQL), Playwright in Chromium.
+test: tools chromium postgres-check fmt-check clippy unit build-release e2e
+
+tools: wasm-target cargo-leptos wasm-bindgen npm
+
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+cargo-leptos:
+	@if cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
+	  echo "cargo-leptos $(CARGO_LEPTOS_VERSION) present"; \
+	else \
+	  echo "installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 14 minutes on 2 cores)"; \
+	  cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \
+	fi
+
+wasm-bindgen:
+	@if wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)"; then \
+	  echo "wasm-bindgen $(WASM_BINDGEN_VERSION) present"; \
+	else \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
+	fi
+
+npm:
+	@if [ -x end2end/node_modules/.bin/playwright ] && [ -x end2end/node_modules/.bin/wasm-opt ] \
+	     && [ end2end/node_modules/.package-lock.json -nt end2end/package-lock.json ]; then \
+	  echo "npm packages present"; \
+	else \
+	  cd end2end && npm ci --no-audit --no-fund; \
+	fi
+
+chromium:
+	@if command -v chromium >/dev/null; then \
+	  echo "chromium present"; \
+	else \
+	  echo "installing chromium from apt"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; \
+	fi
+
+## PostgreSQL at 127.0.0.1:5432: required when REQUIRE_POSTGRES=1, else its tests are skipped loudly.
+postgres-check:
+	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
+	  echo "PostgreSQL reachable at 127.0.0.1:5432"; \
+	elif [ "$${REQUIRE_POSTGRES:-0}" = 1 ]; then \
+	  echo "ERROR: REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at 127.0.0.1:5432." >&2; \
+	  echo "Start it (pg_ctlcluster --skip-systemctl-redirect \$$(ls /etc/postgresql) main start) and retry." >&2; \
+	  exit 1; \
+	else \
+	  echo "*** WARNING: PostgreSQL is not reachable at 127.0.0.1:5432; its tests will be SKIPPED. ***"; \
+	fi
+
+build:
+	cargo leptos build
+
+build-release:
+	cargo leptos build --release
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p app --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	cargo test --workspace
+
+e2e:
+	cd end2end && npx playwright test
+
+## Benchmarks; see BENCHMARKS.md.
+bench:
+	cargo bench -p server
+
+clean-data:
+	rm -rf data

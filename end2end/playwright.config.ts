@@ -1,0 +1,42 @@
+import { defineConfig } from "@playwright/test";
+
+// The app under test: the release build, on its own port, with a fresh SQLite database,
+// demo data, known users, and the built-in GO Cards simulator on a fixed port.
+export const APP_URL = "http://127.0.0.1:3100";
+export const SIM_URL = "http://127.0.0.1:4011";
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 7_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL: APP_URL,
+    trace: "off",
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: "bash scripts/start-app.sh",
+    url: `${APP_URL}/healthz`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: "pipe",
+    stderr: "pipe",
+  },
+});

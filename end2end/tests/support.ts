@@ -1,0 +1,89 @@
+import { expect, Page, APIRequestContext } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+
+export const SIM_URL = "http://127.0.0.1:4011";
+export const USERS = {
+  admin: { username: "admin", password: "e2e-admin-pass" },
+  operator: { username: "operator", password: "e2e-operator-pass" },
+};
+
+const E2E_DIR = process.env.E2E_DIR ?? "/tmp/carddesk-e2e";
+const SERVER = path.resolve(__dirname, "../../target/release/server");
+
+/** Runs the server's command line against the test database. */
+export function serverCli(...args: string[]): string {
+  return execFileSync(SERVER, args, {
+    env: {
+      ...process.env,
+      DATABASE_URL: `sqlite://${E2E_DIR}/cards.db?mode=rwc`,
+      DATA_DIR: E2E_DIR,
+    },
+    encoding: "utf8",
+  });
+}
+
+/** Waits until the WASM has hydrated the page. */
+export async function hydrated(page: Page) {
+  await page.locator("body[data-hydrated]").waitFor();
+}
+
+/** The login page, as a person uses it. */
+export class LoginPage {
+  constructor(private page: Page) {}
+
+  async open() {
+    await this.page.goto("/login");
+    await hydrated(this.page);
+  }
+
+  async logIn(username: string, password: string) {
+    await this.page.getByLabel("Username").fill(username);
+    await this.page.getByLabel("Password").fill(password);
+    await this.page.getByRole("button", { name: "Log in", exact: true }).click();
+  }
+}
+
+export async function logInAs(page: Page, who: keyof typeof USERS) {
+  const login = new LoginPage(page);
+  await login.open();
+  await login.logIn(USERS[who].username, USERS[who].password);
+  await expect(page).toHaveURL(/\/search/);
+  await hydrated(page);
+}
+
+/** The SEARCH tab. */
+export class SearchPage {
+  constructor(private page: Page) {}
+
+  async search(fields: { status?: string; firstName?: string; lastName?: string; email?: string; employeeId?: string }) {
+    const p = this.page;
+    if (fields.status !== undefined) await p.getByLabel("Status").selectOption({ label: fields.status });
+    if (fields.firstName !== undefined) await p.getByLabel("First name").fill(fields.firstName);
+    if (fields.lastName !== undefined) await p.getByLabel("Last name").fill(fields.lastName);
+    if (fields.email !== undefined) await p.getByLabel("Email").fill(fields.email);
+    if (fields.employeeId !== undefined) await p.getByLabel("Employee ID").fill(fields.employeeId);
+    await p.getByRole("button", { name: "Search", exact: true }).click();
+  }
+
+  rows() {
+    return this.page.locator("table tbody tr");
+  }
+
+  statusCells() {
+    return this.page.locator("table tbody tr td:nth-child(3)");
+  }
+}
+
+/** Forces the simulator's status for one card. */
+export async function simStatus(request: APIRequestContext, cardId: string, status: string, failureReason: string | null = null) {
+  const res = await request.post(`${SIM_URL}/sim/cards/${cardId}/status`, { data: { status, failureReason } });
+  expect(res.ok(), `sim status ${status} for ${cardId}`).toBeTruthy();
+}
+
+export async function simFault(request: APIRequestContext, mode: string, cardId: string | null, extra: Record<string, unknown> = {}) {
+  const res = await request.post(`${SIM_URL}/sim/faults`, {
+    data: { mode, cardId, probability: 1.0, latencyMs: 0, retryAfter: 7, ...extra },
+  });
+  expect(res.ok(), `sim fault ${mode}`).toBeTruthy();
+}

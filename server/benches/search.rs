@@ -1,0 +1,181 @@
+//! Search speed on a large database: the bare SQL, the service call, and the HTTP endpoint.
+//!
+//!   cargo bench -p server --bench search
+//!
+//! Environment:
+//! - `BENCH_DATABASE_URL`: default a SQLite file under `target/bench/`; a `postgres://` URL
+//!   benchmarks PostgreSQL (the database must exist).
+//! - `BENCH_CARDS`: cards to seed when the database is empty (default 1,000,000).
+//! - `BENCH_ITERATIONS`: searches per measurement (default 400).
+//!
+//! The search is the operator's usual one: a status (Ordered or In production) plus a
+//! last-name prefix of 1 to 3 letters, page 1 of 50.
+
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use secrecy::SecretString;
+
+use app::backend::db::Db;
+use app::domain::CardState;
+use app::model::{CardSearch, Sort};
+use server::config::Config;
+
+const PREFIXES: &[&str] = &[
+    "b", "be", "ber", "and", "jo", "ka", "ni", "ö", "öst", "åk", "li", "lu", "s", "sv", "pe", "ek",
+    "ho", "f", "da", "ch",
+];
+
+fn searches(n: usize) -> Vec<CardSearch> {
+    let mut rng = StdRng::seed_from_u64(7);
+    (0..n)
+        .map(|_| CardSearch {
+            status: Some(if rng.random_bool(0.5) {
+                CardState::Ordered
+            } else {
+                CardState::InProduction
+            }),
+            last_name: PREFIXES[rng.random_range(0..PREFIXES.len())].to_owned(),
+            page: 1,
+            sort: Sort::default(),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn report(label: &str, mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{label:<22} n={:<5} p50 {:>7.3} ms   p95 {:>7.3} ms   p99 {:>7.3} ms",
+        times.len(),
+        ms(at(0.5)),
+        ms(at(0.95)),
+        ms(at(0.99))
+    );
+    at(0.5)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| {
+        let _ = std::fs::create_dir_all("target/bench");
+        "sqlite://target/bench/search.db?mode=rwc".to_owned()
+    });
+    let cards: u64 = std::env::var("BENCH_CARDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let iterations: usize = std::env::var("BENCH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let db = Db::connect(&url, 16).await?;
+    let have = db.count_cards().await?;
+    if have == 0 {
+        println!("seeding {cards} cards into {url} …");
+        let started = Instant::now();
+        server::cli::seed::seed_cards(&db, cards).await?;
+        println!("seeded in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    println!(
+        "database: {} ({} cards)",
+        url.split('?').next().unwrap_or(&url),
+        db.count_cards().await?
+    );
+    let work = searches(iterations);
+
+    // Warm the caches once.
+    for s in work.iter().take(50) {
+        db.search_cards(s).await?;
+    }
+
+    let mut raw = Vec::with_capacity(iterations);
+    for s in &work {
+        let (sql, binds) = Db::search_sql(s);
+        let started = Instant::now();
+        let rows = app::on_pool!(&db, pool => {
+            let mut q = sqlx::query(&sql);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.fetch_all(pool).await.map(|r| r.len())
+        })?;
+        raw.push(started.elapsed());
+        std::hint::black_box(rows);
+    }
+
+    let mut service = Vec::with_capacity(iterations);
+    for s in &work {
+        let started = Instant::now();
+        let page = db.search_cards(s).await?;
+        service.push(started.elapsed());
+        std::hint::black_box(page);
+    }
+
+    // The endpoint: the real router on a local socket, logged in as an operator.
+    let data = tempfile::tempdir()?;
+    let mut config = Config::defaults(data.path().to_path_buf());
+    config.session_secret = Some(SecretString::from("bench-secret-bench-secret-bench-secret"));
+    let password = "bench-password-1";
+    let _ = server::cli::users::add(&db, "bench", "operator", password.into()).await;
+    server::cli::users::set_password(&db, "bench", password.into()).await?;
+    let running = server::startup::build(&config, db.clone()).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, running.router).await;
+    });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let login = http
+        .post(format!("{base}/api/login"))
+        .form(&[("username", "bench"), ("password", password)])
+        .send()
+        .await?;
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .filter(|c| c.starts_with("carddesk.sid="))
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| anyhow::anyhow!("login failed: {}", login.status()))?;
+    let mut endpoint = Vec::with_capacity(iterations);
+    for s in &work {
+        let body = serde_json::json!({ "search": s }).to_string();
+        let started = Instant::now();
+        let res = http
+            .post(format!("{base}/api/search_cards"))
+            .header("content-type", "application/json")
+            .header("cookie", &cookie)
+            .body(body)
+            .send()
+            .await?;
+        let status = res.status();
+        let bytes = res.bytes().await?;
+        endpoint.push(started.elapsed());
+        if !status.is_success() {
+            anyhow::bail!(
+                "search failed: {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+
+    let raw_p50 = report("raw SQL", raw);
+    report("service (Db::search)", service);
+    let endpoint_p50 = report("HTTP endpoint", endpoint);
+    println!(
+        "endpoint p50 / raw SQL p50 = {:.2}",
+        endpoint_p50.as_secs_f64() / raw_p50.as_secs_f64()
+    );
+    Ok(())
+}

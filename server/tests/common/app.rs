@@ -1,0 +1,165 @@
+//! The real app on a port-0 socket, with the built-in simulator, over a real database.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use app::backend::db::cards::NewCard;
+use app::backend::db::Db;
+use app::domain::CardState;
+use secrecy::SecretString;
+use server::config::{Config, GoCardsEnv};
+use server::sim::Simulator;
+
+pub const ADMIN: (&str, &str) = ("admin", "admin-password-1");
+pub const OPERATOR: (&str, &str) = ("operator", "operator-password-1");
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub sim: Simulator,
+    pub sim_addr: SocketAddr,
+    pub http: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+pub fn test_config(data: PathBuf) -> Config {
+    let mut config = Config::defaults(data.clone());
+    config.site_root = data.join("site").display().to_string();
+    config.session_secret = Some(SecretString::from(
+        "test-session-secret-test-session-secret",
+    ));
+    config.gocards = GoCardsEnv {
+        timeout_ms: Some(1500),
+        ..GoCardsEnv::default()
+    };
+    config.sync_interval = Duration::from_secs(0);
+    config
+}
+
+/// Cards every app test starts with: two open orders, one produced.
+pub fn cards() -> Vec<NewCard> {
+    let card = |id: &str, first: &str, last: &str, state| NewCard {
+        card_id: id.into(),
+        first_name: first.into(),
+        last_name: last.into(),
+        email: format!("{}@example.org", first.to_lowercase()),
+        employee_id: "E1".into(),
+        state,
+        ordered_at: Some(1_763_000_000_000),
+    };
+    vec![
+        card("CA2202040404-5GG3F4C8", "Anna", "Berg", CardState::Ordered),
+        card(
+            "CA2202040405-AAAA0001",
+            "Åsa",
+            "Östberg",
+            CardState::InProduction,
+        ),
+        card("CA2202040406-AAAA0002", "Erik", "Lind", CardState::Produced),
+    ]
+}
+
+/// Starts the app with users `admin` and `operator`, the sample cards, and Update card
+/// order enabled on Ordered and In production.
+pub async fn spawn(db: Db) -> TestApp {
+    let data = tempfile::tempdir().expect("temp dir");
+    let config = test_config(data.path().to_path_buf());
+    server::cli::users::add(&db, ADMIN.0, "admin", ADMIN.1.into())
+        .await
+        .expect("admin");
+    server::cli::users::add(&db, OPERATOR.0, "operator", OPERATOR.1.into())
+        .await
+        .expect("operator");
+    db.insert_cards(&cards(), |_| {}).await.expect("cards");
+    for state in [CardState::Ordered, CardState::InProduction] {
+        db.set_command(state, app::domain::Process::UpdateCardOrder, true)
+            .await
+            .expect("enable");
+    }
+    let running = server::startup::build(&config, db.clone())
+        .await
+        .expect("build app");
+    let (sim, sim_addr) = running.simulator.expect("demo mode runs the simulator");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, running.router).await;
+    });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        base: format!("http://{addr}"),
+        db,
+        sim,
+        sim_addr,
+        http,
+        _data: data,
+    }
+}
+
+impl TestApp {
+    /// Logs in through the server function; returns the session cookie.
+    pub async fn login(&self, (user, password): (&str, &str)) -> String {
+        let res = self
+            .http
+            .post(format!("{}/api/login", self.base))
+            .form(&[("username", user), ("password", password)])
+            .send()
+            .await
+            .expect("login");
+        assert!(
+            res.status().is_success() || res.status().is_redirection(),
+            "login: {}",
+            res.status()
+        );
+        session_cookie(&res).expect("a session cookie")
+    }
+
+    /// POSTs JSON to a server function, as the browser does.
+    pub async fn call(
+        &self,
+        endpoint: &str,
+        cookie: Option<&str>,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("content-type", "application/json")
+            .header("origin", &self.base)
+            .body(body.to_string());
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        let res = req.send().await.expect("call");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    pub async fn sim_status(&self, card_id: &str, status: &str, reason: Option<&str>) {
+        assert!(
+            self.sim
+                .set_status(card_id, status, reason.map(str::to_owned)),
+            "sim knows {card_id}"
+        );
+    }
+}
+
+pub fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("carddesk.sid="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}

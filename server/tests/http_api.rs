@@ -1,0 +1,186 @@
+//! The HTTP surface as a browser or an attacker meets it: sessions, roles, status codes,
+//! same-origin checks, redirects.
+
+mod common;
+
+use common::app::{session_cookie, spawn, OPERATOR};
+use serde_json::json;
+
+#[tokio::test]
+async fn server_functions_refuse_without_a_session_and_with_bad_payloads() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+
+    let (status, body) = app
+        .call("search_cards", None, json!({"search": {"page": 1}}))
+        .await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["kind"], "unauthenticated");
+
+    let (status, _) = app
+        .call(
+            "update_card_order",
+            None,
+            json!({"card_id": "CA2202040404-5GG3F4C8", "expected_version": 1}),
+        )
+        .await;
+    assert_eq!(status, 401);
+
+    let cookie = app.login(OPERATOR).await;
+    let (status, body) = app
+        .call(
+            "search_cards",
+            Some(&cookie),
+            json!({"search": "not a search"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["kind"], "bad_request");
+    let raw = app
+        .http
+        .post(format!("{}/api/search_cards", app.base))
+        .header("content-type", "application/json")
+        .header("cookie", &cookie)
+        .body("{\"search\": {")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(raw.status().as_u16(), 400);
+    let text = raw.text().await.unwrap_or_default();
+    assert!(
+        !text.contains("expected") && !text.contains("line"),
+        "parser internals leaked: {text}"
+    );
+
+    // Over-long fields: a clear 400, not a 500.
+    let long = "x".repeat(201);
+    let (status, body) = app
+        .call("search_cards", Some(&cookie), json!({"search": {"status": null, "first_name": "", "last_name": long, "email": "", "employee_id": "", "page": 1, "sort": {"column": "card_id", "descending": false}}}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Last name is too long"));
+
+    // An unknown state in the payload is a bad request too.
+    let (status, _) = app
+        .call("search_cards", Some(&cookie), json!({"search": {"status": "shipped", "first_name": "", "last_name": "", "email": "", "employee_id": "", "page": 1, "sort": {"column": "card_id", "descending": false}}}))
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn login_search_and_logout() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+
+    let res = app
+        .http
+        .post(format!("{}/api/login", app.base))
+        .form(&[("username", "operator"), ("password", "wrong-password")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status().as_u16(), 401);
+    assert_eq!(session_cookie(&res), None, "no session for a failed login");
+    let body: serde_json::Value = res.json().await.unwrap_or_default();
+    assert_eq!(body["kind"], "invalid_credentials");
+
+    let cookie = app.login(OPERATOR).await;
+    let search = json!({"search": {"status": "ordered", "first_name": "", "last_name": "BE", "email": "", "employee_id": "", "page": 1, "sort": {"column": "card_id", "descending": false}}});
+    let (status, body) = app
+        .call("search_cards", Some(&cookie), search.clone())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rows"][0]["card_id"], "CA2202040404-5GG3F4C8");
+    assert_eq!(body["rows"].as_array().map(Vec::len), Some(1));
+
+    // Pages need a session; the log-in page does not.
+    let page = app
+        .http
+        .get(format!("{}/search", app.base))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status().as_u16(), 303);
+    assert_eq!(page.headers()["location"], "/login");
+    let page = app
+        .http
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .expect("login page");
+    assert_eq!(page.status().as_u16(), 200);
+    let page = app
+        .http
+        .get(format!("{}/search?status=ordered", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("search page");
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap_or_default();
+    assert!(
+        html.contains("CA2202040404-5GG3F4C8"),
+        "SSR renders the results"
+    );
+
+    let out = app
+        .http
+        .post(format!("{}/logout", app.base))
+        .header("cookie", &cookie)
+        .header("origin", &app.base)
+        .send()
+        .await
+        .expect("logout");
+    assert!(out.status().is_redirection());
+    let (status, _) = app.call("search_cards", Some(&cookie), search).await;
+    assert_eq!(status, 401, "the old cookie is dead after log-out");
+}
+
+#[tokio::test]
+async fn cross_origin_posts_are_refused() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+    let cookie = app.login(OPERATOR).await;
+    for (header, value) in [
+        ("origin", "http://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let res = app
+            .http
+            .post(format!("{}/api/update_card_order", app.base))
+            .header("content-type", "application/json")
+            .header("cookie", &cookie)
+            .header(header, value)
+            .body(json!({"card_id": "CA2202040404-5GG3F4C8", "expected_version": 1}).to_string())
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status().as_u16(), 403, "{header}: {value}");
+    }
+    // Nothing happened to the card.
+    assert_eq!(
+        t.db.count_history("CA2202040404-5GG3F4C8")
+            .await
+            .expect("count"),
+        0
+    );
+    assert!(app.sim.calls().is_empty(), "GO Cards was not asked");
+}
+
+#[tokio::test]
+async fn health_checks_are_public() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+    for path in ["/healthz", "/readyz"] {
+        let res = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+    }
+}

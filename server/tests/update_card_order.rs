@@ -1,0 +1,324 @@
+//! "Update card order" end to end through its server function: every outcome of the
+//! contract against the simulator, refusals, and a race. Each case checks the stored card and
+//! its history afterwards.
+
+mod common;
+
+use app::backend::db::cards::NewCard;
+use app::domain::{CardState, Process};
+use app::model::HistoryKind;
+use common::app::{spawn, TestApp, OPERATOR};
+use serde_json::json;
+use server::sim::{FaultMode, FaultSpec};
+
+/// A fresh card in `state`, known to the simulator.
+async fn open_card(app: &TestApp, n: u32, state: CardState) -> String {
+    let id = format!("CA33{n:08}-TEST{n:04}");
+    let card = NewCard {
+        card_id: id.clone(),
+        first_name: "Test".into(),
+        last_name: format!("Holder{n}"),
+        email: "t@example.org".into(),
+        employee_id: format!("T{n}"),
+        state,
+        ordered_at: Some(1_763_000_000_000),
+    };
+    app.db.insert_cards(&[card], |_| {}).await.expect("insert");
+    let row = app.db.card(&id).await.expect("read").expect("card");
+    app.sim
+        .upsert_cards(vec![server::startup::card_info_for(&row)]);
+    id
+}
+
+async fn run(app: &TestApp, cookie: &str, id: &str, version: i64) -> (u16, serde_json::Value) {
+    app.call(
+        "update_card_order",
+        Some(cookie),
+        json!({"card_id": id, "expected_version": version}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn every_outcome_against_the_simulator() {
+    for t in common::db::both().await {
+        let app = spawn(t.db.clone()).await;
+        let cookie = app.login(OPERATOR).await;
+        let cases: Vec<(CardState, &str, Option<&str>, &str, CardState, HistoryKind)> = vec![
+            (
+                CardState::Ordered,
+                "IN_PRODUCTION",
+                None,
+                "Status updated: Ordered → In production",
+                CardState::InProduction,
+                HistoryKind::Changed,
+            ),
+            (
+                CardState::Ordered,
+                "PRODUCED",
+                None,
+                "Status updated: Ordered → Produced",
+                CardState::Produced,
+                HistoryKind::Changed,
+            ),
+            (
+                CardState::InProduction,
+                "SHIPPED",
+                None,
+                "Status updated: In production → Produced",
+                CardState::Produced,
+                HistoryKind::Changed,
+            ),
+            (
+                CardState::InProduction,
+                "DELIVERED",
+                None,
+                "Status updated: In production → Produced",
+                CardState::Produced,
+                HistoryKind::Changed,
+            ),
+            (
+                CardState::Ordered,
+                "FAILED",
+                Some("chip test failed"),
+                "Status updated: Ordered → Failed (reason: chip test failed)",
+                CardState::Failed,
+                HistoryKind::Changed,
+            ),
+            (
+                CardState::InProduction,
+                "CANCELLED",
+                None,
+                "Status updated: In production → Failed (reason: order cancelled in GO Cards)",
+                CardState::Failed,
+                HistoryKind::Changed,
+            ),
+            (
+                CardState::Ordered,
+                "ORDERED",
+                None,
+                "No change: GO Cards reports ORDERED",
+                CardState::Ordered,
+                HistoryKind::NoChange,
+            ),
+            (
+                CardState::InProduction,
+                "ORDERED",
+                None,
+                "No change: GO Cards reports ORDERED, which would move the card backwards",
+                CardState::InProduction,
+                HistoryKind::NoChange,
+            ),
+            (
+                CardState::Ordered,
+                "QUALITY_HOLD",
+                None,
+                "No change: unrecognised status QUALITY_HOLD from GO Cards",
+                CardState::Ordered,
+                HistoryKind::NoChange,
+            ),
+        ];
+        for (n, (start, status, reason, message, end, kind)) in cases.into_iter().enumerate() {
+            let id = open_card(&app, n as u32, start).await;
+            app.sim_status(&id, status, reason).await;
+            let (code, body) = run(&app, &cookie, &id, 1).await;
+            assert_eq!(code, 200, "{}: {status}: {body}", t.name);
+            assert_eq!(body["message"], message, "{}", t.name);
+            let card = app.db.card(&id).await.expect("read").expect("card");
+            assert_eq!(card.state(), Some(end), "{}: {status}", t.name);
+            assert_eq!(card.version, if end == start { 1 } else { 2 });
+            assert!(card.last_checked_at.is_some());
+            let history = app.db.card_history(&id, 10).await.expect("history");
+            assert_eq!(history.len(), 1, "{}: {status}", t.name);
+            assert_eq!(history[0].kind, kind);
+            assert_eq!(history[0].actor.as_deref(), Some("operator"));
+            assert_eq!(history[0].gocards_status.as_deref(), Some(status));
+            assert_eq!((history[0].from_state, history[0].to_state), (start, end));
+            if reason.is_some() {
+                assert_eq!(card.failure_reason.as_deref(), reason);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn go_cards_faults_leave_the_card_unchanged_with_a_clear_message() {
+    for t in common::db::both().await {
+        let app = spawn(t.db.clone()).await;
+        let cookie = app.login(OPERATOR).await;
+        let cases: Vec<(FaultSpec, u16, &str)> = vec![
+            (
+                FaultSpec::new(FaultMode::Error404),
+                502,
+                "Card not found in GO Cards.",
+            ),
+            (
+                FaultSpec::new(FaultMode::Error403),
+                502,
+                "GO Cards refused access for this organisation.",
+            ),
+            (
+                FaultSpec::new(FaultMode::Error429).with_retry_after(7),
+                502,
+                "GO Cards is busy; try again in 7 s.",
+            ),
+            (
+                FaultSpec::new(FaultMode::Error500),
+                502,
+                "GO Cards is unavailable (error 500). The card is unchanged; try again later.",
+            ),
+            (
+                FaultSpec::new(FaultMode::Timeout).with_latency_ms(3000),
+                502,
+                "GO Cards did not answer in time. The card is unchanged; try again later.",
+            ),
+            (
+                FaultSpec::new(FaultMode::Malformed),
+                502,
+                "GO Cards sent a reply that could not be read. The card is unchanged.",
+            ),
+            (
+                FaultSpec::new(FaultMode::Drop),
+                502,
+                "Could not reach GO Cards. The card is unchanged; try again later.",
+            ),
+        ];
+        for (n, (fault, code, message)) in cases.into_iter().enumerate() {
+            let id = open_card(&app, 100 + n as u32, CardState::Ordered).await;
+            app.sim_status(&id, "IN_PRODUCTION", None).await;
+            app.sim.set_fault(fault.for_card(id.clone()));
+            let (status, body) = run(&app, &cookie, &id, 1).await;
+            assert_eq!(status, code, "{}: {body}", t.name);
+            assert_eq!(body["kind"], "go_cards");
+            assert_eq!(body["message"], message, "{}", t.name);
+            let card = app.db.card(&id).await.expect("read").expect("card");
+            assert_eq!(card.state(), Some(CardState::Ordered), "unchanged");
+            assert_eq!(card.version, 1);
+            let history = app.db.card_history(&id, 10).await.expect("history");
+            assert_eq!(history.len(), 1);
+            assert_eq!(history[0].kind, HistoryKind::Error);
+            assert_eq!(history[0].detail.as_deref(), Some(message));
+            app.sim.set_fault(FaultSpec::new(FaultMode::None));
+        }
+    }
+}
+
+#[tokio::test]
+async fn refusals_change_nothing_and_do_not_ask_go_cards() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+    let cookie = app.login(OPERATOR).await;
+
+    // A Produced card.
+    let (status, body) = run(&app, &cookie, "CA2202040406-AAAA0002", 1).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        body["message"],
+        "Update card order is not available for a card in state Produced."
+    );
+
+    // A disabled command.
+    let id = open_card(&app, 200, CardState::Ordered).await;
+    app.db
+        .set_command(CardState::Ordered, Process::UpdateCardOrder, false)
+        .await
+        .expect("disable");
+    let (status, body) = run(&app, &cookie, &id, 1).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["message"],
+        "Update card order is not enabled for a card in state Ordered."
+    );
+    let history = app.db.card_history(&id, 10).await.expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].kind, HistoryKind::Refused);
+    app.db
+        .set_command(CardState::Ordered, Process::UpdateCardOrder, true)
+        .await
+        .expect("enable");
+
+    // Anonymous.
+    let (status, _) = app
+        .call(
+            "update_card_order",
+            None,
+            json!({"card_id": id, "expected_version": 1}),
+        )
+        .await;
+    assert_eq!(status, 401);
+
+    // Forged payloads: an unknown id, a malformed id, a stale version.
+    let (status, body) = run(&app, &cookie, "CA9999999999-NOPE0000", 1).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = run(&app, &cookie, "../../etc/passwd", 1).await;
+    assert_eq!(status, 400);
+    let (status, body) = run(&app, &cookie, &id, 5).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["message"], "The card changed meanwhile; reload.");
+
+    let card = app.db.card(&id).await.expect("read").expect("card");
+    assert_eq!((card.state(), card.version), (Some(CardState::Ordered), 1));
+    assert!(
+        app.sim.calls().is_empty(),
+        "GO Cards was never asked: {:?}",
+        app.sim.calls()
+    );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_updates_lose_nothing_and_never_go_backwards() {
+    for t in common::db::both().await {
+        let app = std::sync::Arc::new(spawn(t.db.clone()).await);
+        let cookie = app.login(OPERATOR).await;
+        let id = open_card(&app, 300, CardState::Ordered).await;
+        app.sim_status(&id, "IN_PRODUCTION", None).await;
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let app = app.clone();
+            let cookie = cookie.clone();
+            let id = id.clone();
+            tasks.push(tokio::spawn(async move {
+                if i == 10 {
+                    app.sim_status(&id, "PRODUCED", None).await;
+                }
+                run(&app, &cookie, &id, 1).await
+            }));
+        }
+        let mut changed = 0;
+        for task in tasks {
+            let (status, body) = task.await.expect("task");
+            let message = body["message"].as_str().unwrap_or_default().to_owned();
+            match status {
+                200 if message.starts_with("Status updated") => changed += 1,
+                200 => assert!(message.starts_with("No change"), "{message}"),
+                409 => assert_eq!(message, "The card changed meanwhile; reload."),
+                other => panic!("{}: unexpected {other}: {body}", t.name),
+            }
+        }
+        assert_eq!(
+            changed, 1,
+            "{}: exactly one caller at version 1 wins",
+            t.name
+        );
+        let history = app.db.card_history(&id, 100).await.expect("history");
+        assert_eq!(history.len(), 20, "{}: every attempt is a row", t.name);
+        let mut changes: Vec<_> = history
+            .iter()
+            .filter(|h| h.kind == HistoryKind::Changed)
+            .collect();
+        changes.reverse();
+        let mut state = CardState::Ordered;
+        for change in changes {
+            assert_eq!(
+                change.from_state, state,
+                "{}: the chain is unbroken",
+                t.name
+            );
+            assert!(change.to_state > state, "forward only");
+            state = change.to_state;
+        }
+        let card = app.db.card(&id).await.expect("read").expect("card");
+        assert_eq!(card.state(), Some(state), "{}: no lost update", t.name);
+        assert_eq!(card.version, 2);
+    }
+}
