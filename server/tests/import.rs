@@ -22,7 +22,11 @@ async fn a_good_file_is_imported_whole() {
                 .expect("read")
                 .expect("card");
         assert_eq!(card.state, "in_production");
-        assert_eq!(card.ordered_at, Some(1_763_704_803_000), "offset applied");
+        assert_eq!(
+            card.ordered_at,
+            Some(1_795_240_803_000),
+            "offset applied: 06:00:03Z"
+        );
         let anna =
             t.db.card("CA2202040404-5GG3F4C8")
                 .await

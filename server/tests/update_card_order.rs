@@ -39,12 +39,22 @@ async fn run(app: &TestApp, cookie: &str, id: &str, version: i64) -> (u16, serde
     .await
 }
 
+/// Start state, GO Cards status, failure reason, message, end state, history kind.
+type Case = (
+    CardState,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    CardState,
+    HistoryKind,
+);
+
 #[tokio::test]
 async fn every_outcome_against_the_simulator() {
     for t in common::db::both().await {
         let app = spawn(t.db.clone()).await;
         let cookie = app.login(OPERATOR).await;
-        let cases: Vec<(CardState, &str, Option<&str>, &str, CardState, HistoryKind)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 CardState::Ordered,
                 "IN_PRODUCTION",

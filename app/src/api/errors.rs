@@ -23,15 +23,38 @@ macro_rules! api_error {
             $($extra)*
         }
 
+        impl $name {
+            fn bad_payload() -> Self {
+                $name::BadRequest {
+                    message: "The request could not be read. Reload the page and try again.".into(),
+                }
+            }
+        }
+
         impl server_fn::error::FromServerFnError for $name {
             type Encoder = server_fn::codec::JsonEncoding;
 
+            /// `{"kind": …, "message": …, …}`: every error body carries the sentence a
+            /// person reads, whatever its variant holds.
+            fn ser(&self) -> server_fn::Bytes {
+                let mut value = serde_json::to_value(self)
+                    .unwrap_or_else(|_| serde_json::json!({ "kind": "internal" }));
+                if let Some(object) = value.as_object_mut() {
+                    object
+                        .entry("message")
+                        .or_insert_with(|| serde_json::Value::String(self.to_string()));
+                }
+                server_fn::Bytes::from(value.to_string())
+            }
+
             fn from_server_fn_error(err: server_fn::error::ServerFnErrorErr) -> Self {
                 use server_fn::error::ServerFnErrorErr as E;
+                // On the server, the only thing decoded is the request, so a decoding
+                // failure there is the caller's bad payload; in the browser it is the reply.
+                let server_side = cfg!(feature = "ssr");
                 match err {
-                    E::Args(_) | E::MissingArg(_) => $name::BadRequest {
-                        message: "The request could not be read. Reload the page and try again.".into(),
-                    },
+                    E::Args(_) | E::MissingArg(_) => $name::bad_payload(),
+                    E::Deserialization(_) if server_side => $name::bad_payload(),
                     E::Request(_) => $name::Network,
                     _ => $name::Internal,
                 }

@@ -52,6 +52,7 @@ impl SortColumn {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct Sort {
     pub column: SortColumn,
     pub descending: bool,
@@ -84,6 +85,7 @@ impl Sort {
 /// A search for cards, as the form and the URL carry it. Text fields match as
 /// case-insensitive prefixes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct CardSearch {
     pub status: Option<CardState>,
     pub first_name: String,

@@ -227,6 +227,7 @@ fn ResultTable(page: Page, search: CardSearch) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use leptos_router::location::Url;
 
     fn params(pairs: &[(&'static str, &str)]) -> ParamsMap {
         let mut map = ParamsMap::new();
@@ -253,34 +254,9 @@ mod tests {
         let mut map = ParamsMap::new();
         for pair in query.split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let decoded = percent_decode(v);
-            map.insert(k.to_owned(), decoded);
+            map.insert(Url::unescape(k), Url::unescape(v));
         }
         assert_eq!(search_from_params(&map), Ok(search));
-    }
-
-    fn percent_decode(raw: &str) -> String {
-        let bytes = raw.as_bytes();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'%' if i + 2 < bytes.len() => {
-                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
-                    out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
-                    i += 3;
-                }
-                b'+' => {
-                    out.push(b' ');
-                    i += 1;
-                }
-                b => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
-        String::from_utf8(out).unwrap_or_default()
     }
 
     #[test]
