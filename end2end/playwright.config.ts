@@ -2,8 +2,9 @@ import { defineConfig } from "@playwright/test";
 
 // The app under test: the release build, on its own port, with a fresh SQLite database,
 // demo data, known users, and the built-in GO Cards simulator on a fixed port.
-export const APP_URL = "http://127.0.0.1:3100";
-export const SIM_URL = "http://127.0.0.1:4011";
+// E2E_APP_PORT / E2E_SIM_PORT move them (scripts/start-app.sh reads the same variables).
+export const APP_URL = `http://127.0.0.1:${process.env.E2E_APP_PORT ?? "3100"}`;
+export const SIM_URL = `http://127.0.0.1:${process.env.E2E_SIM_PORT ?? "4011"}`;
 
 export default defineConfig({
   testDir: "./tests",

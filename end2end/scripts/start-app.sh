@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Starts the release build for the end-to-end tests: a fresh database in $E2E_DIR with the
 # demo cards and two users whose passwords the tests know.
+# E2E_TARGET_DIR (default: the workspace's target/), E2E_APP_PORT (3100) and E2E_SIM_PORT
+# (4011) let a second checkout run the suite beside this one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+target=${E2E_TARGET_DIR:-$root/target}
 export E2E_DIR=${E2E_DIR:-/tmp/carddesk-e2e}
 rm -rf "$E2E_DIR"
 mkdir -p "$E2E_DIR"
 export DATABASE_URL="sqlite://$E2E_DIR/cards.db?mode=rwc"
 export DATA_DIR="$E2E_DIR"
-export LEPTOS_SITE_ROOT="$root/target/site"
-export LEPTOS_SITE_ADDR=127.0.0.1:3100
-export GOCARDS_SIM_ADDR=127.0.0.1:4011
+export LEPTOS_SITE_ROOT="$target/site"
+export LEPTOS_SITE_ADDR=127.0.0.1:${E2E_APP_PORT:-3100}
+export GOCARDS_SIM_ADDR=127.0.0.1:${E2E_SIM_PORT:-4011}
 export GOCARDS_TIMEOUT_MS=1500
 export RUST_LOG=${RUST_LOG:-info,sqlx=warn}
-bin="$root/target/release/server"
+bin="$target/release/server"
 "$bin" seed-demo --cards 200
 printf 'e2e-admin-pass\n' | "$bin" user add admin --role admin
 printf 'e2e-operator-pass\n' | "$bin" user add operator --role operator

@@ -2,14 +2,14 @@ import { expect, Page, APIRequestContext } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 
-export const SIM_URL = "http://127.0.0.1:4011";
+export const SIM_URL = `http://127.0.0.1:${process.env.E2E_SIM_PORT ?? "4011"}`;
 export const USERS = {
   admin: { username: "admin", password: "e2e-admin-pass" },
   operator: { username: "operator", password: "e2e-operator-pass" },
 };
 
 const E2E_DIR = process.env.E2E_DIR ?? "/tmp/carddesk-e2e";
-const SERVER = path.resolve(__dirname, "../../target/release/server");
+export const SERVER = path.resolve(process.env.E2E_TARGET_DIR ?? path.resolve(__dirname, "../../target"), "release/server");
 
 /** Runs the server's command line against the test database. */
 export function serverCli(...args: string[]): string {

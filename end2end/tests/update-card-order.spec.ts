@@ -1,5 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { logInAs, SearchPage, simStatus, simFault, hydrated, serverCli } from "./support";
+import { logInAs, SearchPage, simStatus, simFault, hydrated, serverCli, SIM_URL } from "./support";
 
 /** Opens the n-th card in `status` from the search and returns its id. */
 async function openCard(page: Page, status: string, n: number): Promise<string> {
@@ -99,11 +99,11 @@ test("GO Cards down: the error is shown and the card is unchanged", async ({ pag
 
 test("Cancel closes the process and nothing is asked or written", async ({ page, request }) => {
   const id = await openCard(page, "Ordered", 4);
-  const before = await request.get("http://127.0.0.1:4011/sim/calls").then((r) => r.json());
+  const before = await request.get(`${SIM_URL}/sim/calls`).then((r) => r.json());
   await page.getByRole("button", { name: "Update card order", exact: true }).click();
   await dialog(page).getByRole("button", { name: "Cancel", exact: true }).click();
   await expect(dialog(page)).toBeHidden();
-  const after = await request.get("http://127.0.0.1:4011/sim/calls").then((r) => r.json());
+  const after = await request.get(`${SIM_URL}/sim/calls`).then((r) => r.json());
   expect(after.length).toBe(before.length);
   await expect(page.getByText("Nothing has happened to this card yet.")).toBeVisible();
   await expect(page.getByTestId("card-status")).toHaveText("Ordered");

@@ -8,16 +8,9 @@ use secrecy::SecretString;
 
 use app::backend::db::DEFAULT_DATABASE_URL;
 
-/// GO Cards settings given by `GOCARDS_*` variables. Each one that is set wins over the
-/// stored value.
-#[derive(Clone, Debug, Default)]
-pub struct GoCardsEnv {
-    pub base_url: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<SecretString>,
-    pub organisation_id: Option<String>,
-    pub timeout_ms: Option<u64>,
-}
+/// GO Cards settings given by `GOCARDS_*` variables; each one that is set wins over the
+/// stored value. Defined in `app` because the admin's settings view needs it too.
+pub use app::backend::settings::GoCardsEnv;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -33,6 +26,9 @@ pub struct Config {
     pub sync_concurrency: usize,
     pub sync_stale_after: Duration,
     pub webhook_secret: Option<SecretString>,
+    /// Encrypts secrets stored in the settings table; unset, a key is generated into
+    /// `data_dir/settings.key`.
+    pub settings_key: Option<SecretString>,
     pub data_dir: PathBuf,
 }
 
@@ -76,6 +72,7 @@ impl Config {
             sync_concurrency: 16,
             sync_stale_after: Duration::from_secs(86_400),
             webhook_secret: None,
+            settings_key: None,
             data_dir,
         }
     }
@@ -123,6 +120,7 @@ impl Config {
             sync_concurrency,
             sync_stale_after: Duration::from_secs(parsed("SYNC_STALE_AFTER_SECS", 86_400)?),
             webhook_secret: var("GOCARDS_WEBHOOK_SECRET").map(SecretString::from),
+            settings_key: var("SETTINGS_KEY").map(SecretString::from),
             data_dir,
         })
     }

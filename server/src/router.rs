@@ -46,6 +46,9 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
         .with_signed(web.cookie_key.clone());
     let auth = AuthManagerLayerBuilder::new(DeskAuth::new(state.db.clone()), sessions).build();
 
+    // Push an active session's expiry back at most this often (a tenth of the idle time,
+    // at most a minute), so sessions end after that much inactivity without a write per request.
+    let touch_every = (web.session_idle / 10).min(std::time::Duration::from_secs(60));
     let options = web.leptos.clone();
     let routes = generate_route_list(App);
     let context_state = state.clone();
@@ -66,6 +69,9 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
         .with_state(options)
         .layer(middleware::from_fn(require_login))
         .layer(middleware::from_fn(server_fn_status))
+        .layer(middleware::from_fn(move |session, request, next| {
+            touch_session(session, request, next, touch_every)
+        }))
         .layer(auth)
         .layer(middleware::from_fn(same_origin_only))
         .layer(axum::Extension(state.clone()))
@@ -88,6 +94,31 @@ async fn logout(mut auth: AuthSession) -> Response {
         tracing::error!(error = %e, "logout failed");
     }
     Redirect::to("/login").into_response()
+}
+
+const TOUCHED_KEY: &str = "touched_ms";
+
+/// tower-sessions saves a session only when it changes, so without this a session would end
+/// `SESSION_IDLE_MINUTES` after log-in however busy its user, and touching it on every request
+/// would add a write to each one. This marks a logged-in session as changed at most once per
+/// `every`, so it is saved with a new expiry.
+async fn touch_session(
+    session: tower_sessions::Session,
+    request: Request,
+    next: Next,
+    every: std::time::Duration,
+) -> Response {
+    if !session.is_empty().await {
+        let now = chrono::Utc::now().timestamp_millis();
+        let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+        let last: Option<i64> = session.get(TOUCHED_KEY).await.ok().flatten();
+        if last.is_none_or(|t| now - t >= every_ms) {
+            if let Err(e) = session.insert(TOUCHED_KEY, now).await {
+                tracing::warn!(error = %e, "could not refresh the session expiry");
+            }
+        }
+    }
+    next.run(request).await
 }
 
 /// Paths anyone may reach; everything else needs a session.

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Context;
 use leptos::config::LeptosOptions;
@@ -15,6 +14,7 @@ use tower_sessions::cookie::Key;
 use app::backend::db::cards::CardRow;
 use app::backend::db::Db;
 use app::backend::gocards::{CardInfo, GoCardsClient, GoCardsConfig};
+use app::backend::settings::{self, GoCardsSettings, SettingsCipher};
 use app::backend::{AppState, GoCardsHandle};
 use app::domain::GoCardsStatus;
 
@@ -43,53 +43,42 @@ pub struct Running {
 /// Builds everything `serve` needs, without binding the app's own port.
 pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
     let first_start = db.count_users().await? == 0;
-    let demo_mode = config.gocards.base_url.is_none();
+    let cipher = SettingsCipher::from_secret(&settings_key(config)?);
+    // Env vars win over the settings admins stored; no base URL from either is demo mode.
+    let connection = settings::startup_connection(&db, &config.gocards, &cipher).await?;
+    let demo_mode = connection.config.is_none();
 
-    let (client, simulator) = if demo_mode {
-        let sim_config = SimConfig::generated();
-        let simulator = Simulator::new(sim_config.clone());
-        let addr = simulator
-            .spawn(config.gocards_sim_addr)
-            .await
-            .with_context(|| {
-                format!(
-                    "starting the GO Cards simulator on {}",
-                    config.gocards_sim_addr
-                )
-            })?;
-        tracing::info!(%addr, "demo mode: no GOCARDS_BASE_URL, so GO Cards is the built-in simulator");
-        let client = GoCardsClient::new(GoCardsConfig {
-            base_url: url::Url::parse(&format!("http://{addr}/")).context("simulator URL")?,
-            client_id: sim_config.client_id.clone(),
-            client_secret: SecretString::from(sim_config.client_secret.clone()),
-            organisation_id: sim_config.organisation_id.clone(),
-            timeout: timeout(config),
-        })
-        .map_err(|e| anyhow::anyhow!("configuring the GO Cards client: {e}"))?;
-        (client, Some((simulator, addr)))
-    } else {
-        let env = &config.gocards;
-        let missing = |name: &str| anyhow::anyhow!("{name} must be set when GOCARDS_BASE_URL is");
-        let base_url = env.base_url.clone().unwrap_or_default();
-        let client = GoCardsClient::new(GoCardsConfig {
-            base_url: url::Url::parse(&base_url).context("GOCARDS_BASE_URL is not a URL")?,
-            client_id: env
-                .client_id
-                .clone()
-                .ok_or_else(|| missing("GOCARDS_CLIENT_ID"))?,
-            client_secret: env
-                .client_secret
-                .clone()
-                .ok_or_else(|| missing("GOCARDS_CLIENT_SECRET"))?,
-            organisation_id: env
-                .organisation_id
-                .clone()
-                .ok_or_else(|| missing("GOCARDS_ORGANISATION_ID"))?,
-            timeout: timeout(config),
-        })
-        .map_err(|e| anyhow::anyhow!("configuring the GO Cards client: {e}"))?;
-        tracing::info!(base_url = %client.base_url(), "GO Cards client configured");
-        (client, None)
+    let (client, simulator, simulator_login) = match connection.config {
+        None => {
+            let sim_config = SimConfig::generated();
+            let simulator = Simulator::new(sim_config.clone());
+            let addr = simulator
+                .spawn(config.gocards_sim_addr)
+                .await
+                .with_context(|| {
+                    format!(
+                        "starting the GO Cards simulator on {}",
+                        config.gocards_sim_addr
+                    )
+                })?;
+            tracing::info!(%addr, "demo mode: no GO Cards base URL (GOCARDS_BASE_URL or the settings view), so GO Cards is the built-in simulator");
+            let login = GoCardsConfig {
+                base_url: url::Url::parse(&format!("http://{addr}/")).context("simulator URL")?,
+                client_id: sim_config.client_id.clone(),
+                client_secret: SecretString::from(sim_config.client_secret.clone()),
+                organisation_id: sim_config.organisation_id.clone(),
+                timeout: connection.timeout,
+            };
+            let client = GoCardsClient::new(login.clone())
+                .map_err(|e| anyhow::anyhow!("configuring the GO Cards client: {e}"))?;
+            (client, Some((simulator, addr)), Some(login))
+        }
+        Some(gocards) => {
+            let client = GoCardsClient::new(gocards)
+                .map_err(|e| anyhow::anyhow!("configuring the GO Cards client: {e}"))?;
+            tracing::info!(base_url = %client.base_url(), "GO Cards client configured");
+            (client, None, None)
+        }
     };
 
     if first_start {
@@ -111,8 +100,17 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
 
     let state = AppState {
         db: db.clone(),
-        gocards: GoCardsHandle::new(client),
+        gocards: if demo_mode {
+            GoCardsHandle::new_simulator(client)
+        } else {
+            GoCardsHandle::new(client)
+        },
         demo_mode,
+        gocards_settings: GoCardsSettings {
+            env: config.gocards.clone(),
+            cipher,
+            simulator: simulator_login,
+        },
     };
     let leptos = LeptosOptions::builder()
         .output_name("carddesk")
@@ -132,14 +130,6 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
         state,
         simulator,
     })
-}
-
-fn timeout(config: &Config) -> Duration {
-    config
-        .gocards
-        .timeout_ms
-        .map(Duration::from_millis)
-        .unwrap_or(GoCardsConfig::DEFAULT_TIMEOUT)
 }
 
 /// What GO Cards would say about a stored open order, for seeding the simulator.
@@ -195,6 +185,17 @@ fn cookie_key(config: &Config) -> anyhow::Result<Key> {
     };
     let digest = Sha512::digest(secret.as_bytes());
     Ok(Key::from(digest.as_slice()))
+}
+
+/// The key that encrypts stored secrets: from SETTINGS_KEY, or a demo key generated once
+/// into the data folder (replicas must share SETTINGS_KEY).
+fn settings_key(config: &Config) -> anyhow::Result<SecretString> {
+    match &config.settings_key {
+        Some(key) => Ok(key.clone()),
+        None => {
+            read_or_create_secret(&config.data_dir.join("settings.key")).map(SecretString::from)
+        }
+    }
 }
 
 pub fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {

@@ -184,3 +184,28 @@ async fn health_checks_are_public() {
         assert_eq!(res.status().as_u16(), 200, "{path}");
     }
 }
+
+#[tokio::test]
+async fn sessions_end_after_the_idle_time_but_not_while_in_use() {
+    let t = common::db::sqlite().await;
+    let app = common::app::spawn_with(t.db.clone(), |config| {
+        config.session_idle = std::time::Duration::from_secs(3);
+    })
+    .await;
+    let cookie = app.login(OPERATOR).await;
+    let whoami = |cookie: String| {
+        let app = &app;
+        async move {
+            let (_, body) = app.call("whoami", Some(&cookie), json!({})).await;
+            body["user"]["username"].as_str().map(str::to_owned)
+        }
+    };
+    // Busy for 5 s (longer than the idle time): still logged in.
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        assert_eq!(whoami(cookie.clone()).await.as_deref(), Some("operator"));
+    }
+    // Then idle for longer than 3 s: logged out.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    assert_eq!(whoami(cookie).await, None, "the idle session ended");
+}

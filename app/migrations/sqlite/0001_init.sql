@@ -37,9 +37,13 @@ CREATE TABLE cards (
     employee_id_key TEXT NOT NULL
 );
 CREATE INDEX cards_state_card ON cards (state, card_id);
-CREATE INDEX cards_state_last_name ON cards (state, last_name_key);
+-- The operator's usual search (a state and a last-name prefix) reads only these covering
+-- indexes to find and sort a page; the table and the holder are read for the 50 rows shown.
+CREATE INDEX cards_state_last_name ON cards
+    (state, last_name_key, card_id, first_name_key, ordered_at, last_checked_at, holder_id);
+CREATE INDEX cards_last_name ON cards
+    (last_name_key, card_id, state, first_name_key, ordered_at, last_checked_at, holder_id);
 CREATE INDEX cards_state_ordered ON cards (state, ordered_at);
-CREATE INDEX cards_last_name ON cards (last_name_key);
 CREATE INDEX cards_first_name ON cards (first_name_key);
 CREATE INDEX cards_email ON cards (email_key);
 CREATE INDEX cards_employee_id ON cards (employee_id_key);

@@ -1,10 +1,12 @@
 //! Server functions: the app's public API. Each one checks the session and role itself,
 //! parses its input into domain types, calls a service and maps the error.
 
+mod admin;
 mod cards;
 mod errors;
 mod session;
 
+pub use admin::*;
 pub use cards::*;
 pub use errors::*;
 pub use session::*;

@@ -52,6 +52,6 @@ pub async fn whoami() -> Result<SessionInfo, SessionError> {
     let user = access::current_user().await?;
     Ok(SessionInfo {
         user: user.map(|u| u.session_user()),
-        demo_mode: state.demo_mode,
+        demo_mode: state.gocards.is_simulator(),
     })
 }

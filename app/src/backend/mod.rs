@@ -7,6 +7,7 @@ pub mod auth;
 pub mod db;
 pub mod gocards;
 pub mod services;
+pub mod settings;
 mod state;
 
 pub use state::{AppState, GoCardsHandle};

@@ -2,28 +2,73 @@ use std::sync::{Arc, RwLock};
 
 use super::db::Db;
 use super::gocards::GoCardsClient;
+use super::settings::GoCardsSettings;
+
+/// The live GO Cards client, and whether it is the built-in simulator.
+#[derive(Clone)]
+struct Live {
+    client: GoCardsClient,
+    simulator: bool,
+}
 
 /// The shared handle to GO Cards. Admins can change the connection at run time, so the
 /// client sits behind a lock; callers take a cheap clone of the current one.
 #[derive(Clone)]
-pub struct GoCardsHandle(Arc<RwLock<GoCardsClient>>);
+pub struct GoCardsHandle(Arc<RwLock<Live>>);
 
 impl GoCardsHandle {
+    /// A handle to a real GO Cards.
     pub fn new(client: GoCardsClient) -> Self {
-        GoCardsHandle(Arc::new(RwLock::new(client)))
+        GoCardsHandle(Arc::new(RwLock::new(Live {
+            client,
+            simulator: false,
+        })))
+    }
+
+    /// A handle to the built-in simulator (demo mode).
+    pub fn new_simulator(client: GoCardsClient) -> Self {
+        GoCardsHandle(Arc::new(RwLock::new(Live {
+            client,
+            simulator: true,
+        })))
     }
 
     pub fn current(&self) -> GoCardsClient {
+        self.live().client
+    }
+
+    /// Whether the live client is the built-in simulator (demo mode).
+    pub fn is_simulator(&self) -> bool {
+        self.live().simulator
+    }
+
+    /// Switches to a real GO Cards.
+    pub fn replace(&self, client: GoCardsClient) {
+        self.set(Live {
+            client,
+            simulator: false,
+        });
+    }
+
+    /// Switches to the built-in simulator.
+    pub fn replace_with_simulator(&self, client: GoCardsClient) {
+        self.set(Live {
+            client,
+            simulator: true,
+        });
+    }
+
+    fn live(&self) -> Live {
         match self.0.read() {
-            Ok(client) => client.clone(),
+            Ok(live) => live.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
-    pub fn replace(&self, client: GoCardsClient) {
+    fn set(&self, live: Live) {
         match self.0.write() {
-            Ok(mut slot) => *slot = client,
-            Err(poisoned) => *poisoned.into_inner() = client,
+            Ok(mut slot) => *slot = live,
+            Err(poisoned) => *poisoned.into_inner() = live,
         }
     }
 }
@@ -33,6 +78,10 @@ impl GoCardsHandle {
 pub struct AppState {
     pub db: Db,
     pub gocards: GoCardsHandle,
-    /// GO Cards is the built-in simulator.
+    /// GO Cards was the built-in simulator when the server started. An admin can switch
+    /// the live client since; `gocards.is_simulator()` says what is in force now.
     pub demo_mode: bool,
+    /// The GO Cards connection settings' other sources: env vars, the key that encrypts
+    /// the stored secret, and the simulator's login. Server-side only.
+    pub gocards_settings: GoCardsSettings,
 }

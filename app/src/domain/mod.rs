@@ -1,12 +1,17 @@
 //! The pure domain: card states, GO Cards statuses, processes, and the one function that
 //! decides what a reported status does to a card. No I/O; compiles for WASM and the server.
 
+mod account;
 mod card_id;
 mod card_state;
 mod gocards_status;
 mod outcome;
 mod process;
 
+pub use account::{
+    check_new_password, AccountError, Username, MAX_PASSWORD_BYTES, MAX_USERNAME_LEN,
+    MIN_PASSWORD_LEN,
+};
 pub use card_id::{CardId, CardIdError};
 pub use card_state::{CardState, UnknownCardState};
 pub use gocards_status::GoCardsStatus;

@@ -1,9 +1,11 @@
 //! Types on the wire between the browser and the server. Database rows are separate
 //! (`backend::db`) and convert into these.
 
+mod admin;
 mod search;
 mod user;
 
+pub use admin::*;
 pub use search::*;
 pub use user::*;
 

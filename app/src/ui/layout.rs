@@ -1,16 +1,34 @@
 use leptos::prelude::*;
 
+use leptos_router::hooks::use_location;
+
 use crate::api::whoami;
 
 /// The page chrome: the app name, the demo badge, the tabs, who is logged in, Log out.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let me = OnceResource::new(whoami());
+    let location = use_location();
+    let on = move |prefixes: &[&str]| {
+        location
+            .pathname
+            .with(|path| prefixes.iter().any(|p| path.starts_with(p)))
+    };
     view! {
         <header class="topbar">
             <a class="brand" href="/search">"Card desk"</a>
             <nav aria-label="Main">
-                <a href="/search" class="tab">"SEARCH"</a>
+                <a href="/search" class="tab" aria-current=move || on(&["/search", "/cards"]).then_some("page")>
+                    "SEARCH"
+                </a>
+                <Suspense fallback=|| ()>
+                    {move || {
+                        let is_admin = me.get().and_then(|me| me.ok()).and_then(|me| me.user).is_some_and(|u| u.role.is_admin());
+                        is_admin.then(|| view! {
+                            <a href="/admin" class="tab" aria-current=move || on(&["/admin"]).then_some("page")>"ADMIN"</a>
+                        })
+                    }}
+                </Suspense>
             </nav>
             <Suspense fallback=|| ()>
                 {move || me.get().map(|me| match me {

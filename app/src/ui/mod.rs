@@ -1,5 +1,6 @@
 //! The pages and their shared chrome.
 
+mod admin;
 mod card;
 mod format;
 mod layout;
@@ -8,9 +9,10 @@ mod search;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
 
+use admin::{AdminShell, AuditPage, CardCommandsPage, ConnectionPage, UsersPage};
 use card::CardPage;
 use layout::Layout;
 use login::LoginPage;
@@ -59,6 +61,14 @@ pub fn App() -> impl IntoView {
                     path=path!("/cards/:card_id")
                     view=|| view! { <Layout><CardPage /></Layout> }
                 />
+                // Async: the role check resolves before the status is sent, so "Not allowed" is a 403.
+                <ParentRoute path=path!("/admin") view=AdminShell ssr=SsrMode::Async>
+                    <Route path=path!("") view=|| view! { <Redirect path="/admin/cards" /> } />
+                    <Route path=path!("cards") view=CardCommandsPage />
+                    <Route path=path!("gocards") view=ConnectionPage />
+                    <Route path=path!("users") view=UsersPage />
+                    <Route path=path!("audit") view=AuditPage />
+                </ParentRoute>
             </Routes>
         </Router>
     }

@@ -242,5 +242,6 @@ pub async fn import(db: &Db, input: impl Read) -> Result<usize, ImportError> {
     db.insert_cards(&cards, |done| progress.set(done as u64))
         .await?;
     progress.finish();
+    db.analyze().await?;
     Ok(cards.len())
 }

@@ -162,6 +162,7 @@ pub async fn seed_cards(db: &Db, count: u64) -> anyhow::Result<()> {
         done += n;
     }
     progress.finish();
+    db.analyze().await?;
     for state in [CardState::Ordered, CardState::InProduction] {
         db.set_command(state, Process::UpdateCardOrder, true)
             .await?;

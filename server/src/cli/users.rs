@@ -6,10 +6,10 @@ use anyhow::{bail, Context};
 
 use app::backend::auth::hash_password;
 use app::backend::db::Db;
+use app::domain::{AccountError, Username};
 use app::model::Role;
 
-pub const MIN_PASSWORD_LEN: usize = 8;
-pub const MAX_NAME_LEN: usize = 64;
+pub use app::domain::{MAX_USERNAME_LEN as MAX_NAME_LEN, MIN_PASSWORD_LEN};
 
 /// Reads one line from stdin: the password, without its line ending.
 pub fn read_password() -> anyhow::Result<String> {
@@ -23,26 +23,32 @@ pub fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// The password rules of `app::domain`, worded for the command line.
 pub fn check_password(password: &str) -> anyhow::Result<()> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        bail!("the password must have at least {MIN_PASSWORD_LEN} characters (give it on stdin)");
+    match app::domain::check_new_password(password) {
+        Ok(()) => Ok(()),
+        Err(AccountError::PasswordTooShort) => {
+            bail!(
+                "the password must have at least {MIN_PASSWORD_LEN} characters (give it on stdin)"
+            )
+        }
+        Err(other) => bail!("{}", lower_first(&other.to_string())),
     }
-    if password.len() > 256 {
-        bail!("the password is too long: at most 256 bytes");
-    }
-    Ok(())
 }
 
 pub fn check_username(name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
-    if !ok {
-        bail!("a username is 1 to {MAX_NAME_LEN} letters, digits, '.', '-', '_' or '@'");
-    }
+    Username::parse(name).map_err(|e| anyhow::anyhow!("{}", lower_first(&e.to_string())))?;
     Ok(())
+}
+
+/// "A username is ..." → "a username is ...", the style of the other CLI errors.
+fn lower_first(sentence: &str) -> String {
+    let trimmed = sentence.trim_end_matches('.');
+    let mut chars = trimmed.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 pub async fn add(db: &Db, name: &str, role: &str, password: String) -> anyhow::Result<()> {

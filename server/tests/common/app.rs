@@ -63,8 +63,14 @@ pub fn cards() -> Vec<NewCard> {
 /// Starts the app with users `admin` and `operator`, the sample cards, and Update card
 /// order enabled on Ordered and In production.
 pub async fn spawn(db: Db) -> TestApp {
+    spawn_with(db, |_| {}).await
+}
+
+/// `spawn`, with the configuration adjusted first.
+pub async fn spawn_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
-    let config = test_config(data.path().to_path_buf());
+    let mut config = test_config(data.path().to_path_buf());
+    adjust(&mut config);
     server::cli::users::add(&db, ADMIN.0, "admin", ADMIN.1.into())
         .await
         .expect("admin");
@@ -103,6 +109,11 @@ pub async fn spawn(db: Db) -> TestApp {
 }
 
 impl TestApp {
+    /// The app's data folder (generated keys live there).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
     /// Logs in through the server function; returns the session cookie.
     pub async fn login(&self, (user, password): (&str, &str)) -> String {
         let res = self

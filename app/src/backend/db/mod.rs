@@ -3,6 +3,7 @@
 //! `on_pool!`, which compiles the body for each engine's concrete pool. Where the engines
 //! differ (migrations, locks), both versions sit side by side in this module.
 
+pub mod audit;
 pub mod cards;
 pub mod commands;
 pub mod history;
@@ -120,6 +121,11 @@ impl Db {
     /// A cheap round trip, for `/readyz`.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    /// Refreshes the planner's statistics, after a bulk load, so searches pick the right index.
+    pub async fn analyze(&self) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query("ANALYZE").execute(pool).await.map(|_| ()))
     }
 
     pub async fn close(&self) {

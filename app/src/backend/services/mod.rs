@@ -1,4 +1,6 @@
 //! The operations behind the server functions, testable without HTTP.
 
+pub mod commands;
 pub mod report;
 pub mod update_card_order;
+pub mod users;

@@ -1,0 +1,318 @@
+//! GO Cards connection settings: field rules, Test connection against the simulator, the
+//! write-only encrypted secret, switching the live client, env vars winning, and restarts.
+
+mod common;
+
+use common::app::{spawn, test_config, TestApp, ADMIN, OPERATOR};
+use serde_json::{json, Value};
+use server::sim::{FaultMode, FaultSpec};
+
+/// The in-process simulator's real login, as the admin would type it.
+fn sim_login(app: &TestApp) -> Value {
+    let sim = app.sim.config();
+    json!({
+        "base_url": format!("http://{}", app.sim_addr),
+        "client_id": sim.client_id,
+        "client_secret": sim.client_secret,
+        "organisation_id": sim.organisation_id,
+        "timeout_ms": "",
+    })
+}
+
+fn with(mut settings: Value, field: &str, value: &str) -> Value {
+    settings[field] = json!(value);
+    settings
+}
+
+async fn test_connection(app: &TestApp, admin: &str, settings: Value) -> (u16, Value) {
+    app.call(
+        "test_gocards_connection",
+        Some(admin),
+        json!({"settings": settings}),
+    )
+    .await
+}
+
+async fn save(app: &TestApp, admin: &str, settings: Value) -> (u16, Value) {
+    app.call(
+        "save_gocards_connection",
+        Some(admin),
+        json!({"settings": settings}),
+    )
+    .await
+}
+
+fn refused_fields(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn test_connection_reports_exactly_what_failed() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+    let admin = app.login(ADMIN).await;
+    let good = sim_login(&app);
+    let base = format!("GO Cards at http://{}/", app.sim_addr);
+
+    let cases = [
+        (good.clone(), true, format!("Connection works: {base} issued a token and answered an API call for organisation {}.", app.sim.config().organisation_id)),
+        (with(good.clone(), "client_secret", "wrong"), false, format!("Wrong credentials: {base} rejected the client ID or client secret.")),
+        (with(good.clone(), "organisation_id", "OTHER-ORG"), false, format!("Wrong organisation: {base} accepted the credentials but refused organisation OTHER-ORG.")),
+        (with(good.clone(), "base_url", "http://127.0.0.1:9"), false, "Could not reach GO Cards at http://127.0.0.1:9/. Check the base URL and the network.".to_owned()),
+    ];
+    for (settings, ok, message) in cases {
+        let (status, body) = test_connection(&app, &admin, settings).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["ok"], ok, "{body}");
+        assert_eq!(body["message"], message);
+    }
+
+    // The env var sets a 1500 ms timeout; the simulator waits longer.
+    app.sim
+        .set_fault(FaultSpec::new(FaultMode::Timeout).with_latency_ms(3000));
+    let (_, body) = test_connection(&app, &admin, good.clone()).await;
+    assert_eq!(
+        body["message"],
+        format!("Timeout: {base} did not answer within 1500 ms.")
+    );
+    app.sim.set_fault(FaultSpec::new(FaultMode::None));
+
+    // Empty fields fall back: in demo mode with nothing typed, the simulator is tested.
+    let (status, body) = test_connection(&app, &admin, json!({})).await;
+    assert_eq!((status, body["ok"].as_bool()), (200, Some(true)), "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("the built-in GO Cards simulator"));
+
+    // Nothing was stored by testing.
+    assert_eq!(t.db.setting("gocards.base_url").await.expect("read"), None);
+    assert_eq!(t.db.count_audit().await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_field_by_field_and_nothing_is_stored() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+    let admin = app.login(ADMIN).await;
+
+    let (status, body) = save(&app, &admin, json!({"base_url": "ftp://cards.example"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["kind"], "invalid");
+    assert_eq!(refused_fields(&body), vec!["base_url"]);
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Base URL must start with http:// or https://."
+    );
+
+    // A base URL needs a client id, a secret and an organisation.
+    let (status, body) = save(&app, &admin, json!({"base_url": "https://cards.example"})).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        refused_fields(&body),
+        vec!["client_id", "client_secret", "organisation_id"]
+    );
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Client ID is required with a base URL."
+    );
+    let (status, body) = test_connection(
+        &app,
+        &admin,
+        json!({"base_url": "https://cards.example", "client_id": "  "}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(refused_fields(&body)[0], "client_id");
+
+    assert_eq!(t.db.setting("gocards.base_url").await.expect("read"), None);
+    assert_eq!(t.db.count_audit().await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn saving_switches_the_live_client_keeps_the_secret_encrypted_and_audits() {
+    for t in common::db::both().await {
+        let app = spawn(t.db.clone()).await;
+        let admin = app.login(ADMIN).await;
+        let operator = app.login(OPERATOR).await;
+        let secret = app.sim.config().client_secret.clone();
+
+        let (_, view) = app
+            .call("gocards_connection", Some(&admin), json!({}))
+            .await;
+        assert_eq!(view["demo_mode"], true);
+        assert_eq!(view["client_secret"], "not_set");
+        assert_eq!(
+            view["timeout_ms"],
+            json!({"value": "1500", "from_env": true})
+        );
+
+        let (status, body) = save(&app, &admin, sim_login(&app)).await;
+        assert_eq!(status, 200, "{}: {body}", t.name);
+        assert_eq!(body["restart_needed"], false);
+        assert_eq!(
+            body["message"],
+            format!(
+                "Saved. The app now uses GO Cards at http://{}/.",
+                app.sim_addr
+            )
+        );
+        assert_eq!(body["settings"]["demo_mode"], false);
+        assert_eq!(body["settings"]["client_secret"], "stored");
+        assert!(
+            !body.to_string().contains(&secret),
+            "the secret never goes back"
+        );
+
+        // Encrypted at rest; never in the audit log.
+        let stored =
+            t.db.setting("gocards.client_secret")
+                .await
+                .expect("read")
+                .unwrap_or_default();
+        assert!(
+            stored.starts_with("v1:") && !stored.contains(&secret),
+            "{stored}"
+        );
+        let log = t.db.audit_log(10).await.expect("audit");
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        for key in ["base_url", "client_id", "client_secret", "organisation_id"] {
+            assert!(
+                actions.contains(&format!("set gocards.{key}").as_str()),
+                "{actions:?}"
+            );
+        }
+        assert!(log
+            .iter()
+            .all(|e| e.actor == "admin" && !e.detail.contains(&secret)));
+
+        // The badge follows the live client, and operators work through it at once.
+        let me: Value = app
+            .http
+            .post(format!("{}/api/whoami", app.base))
+            .header("cookie", &operator)
+            .form(&[("", "")][..0])
+            .send()
+            .await
+            .expect("whoami")
+            .json()
+            .await
+            .unwrap_or_default();
+        assert_eq!(me["demo_mode"], false, "{}: {me}", t.name);
+        let (status, body) = app
+            .call(
+                "update_card_order",
+                Some(&operator),
+                json!({"card_id": "CA2202040404-5GG3F4C8", "expected_version": 1}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+
+        // Saving again with an empty secret keeps it; saving the same values changes nothing.
+        let (status, body) = save(&app, &admin, with(sim_login(&app), "client_secret", "")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["message"], "Saved. Nothing had changed.");
+
+        // No base URL: back to the simulator, which is still running.
+        let (status, body) = save(&app, &admin, json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["restart_needed"], false);
+        assert_eq!(body["settings"]["demo_mode"], true, "{}", t.name);
+    }
+}
+
+#[tokio::test]
+async fn stored_settings_are_used_at_start_and_env_vars_win() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+    let admin = app.login(ADMIN).await;
+    let (status, _) = save(&app, &admin, sim_login(&app)).await;
+    assert_eq!(status, 200);
+
+    // A restart with the same data folder (and so the same key) connects to the stored URL.
+    let config = test_config(app.data_dir().to_path_buf());
+    let running = server::startup::build(&config, t.db.clone())
+        .await
+        .expect("restart");
+    assert!(running.simulator.is_none(), "not demo mode");
+    assert!(!running.state.gocards.is_simulator());
+    assert_eq!(
+        running.state.gocards.current().base_url().as_str(),
+        format!("http://{}/", app.sim_addr)
+    );
+
+    // Going back to demo mode now needs a restart: this process started no simulator.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, running.router).await;
+    });
+    let login = app
+        .http
+        .post(format!("{base}/api/login"))
+        .form(&[("username", ADMIN.0), ("password", ADMIN.1)])
+        .send()
+        .await
+        .expect("login");
+    let admin2 = common::app::session_cookie(&login).expect("a session");
+    let res = app
+        .http
+        .post(format!("{base}/api/save_gocards_connection"))
+        .header("content-type", "application/json")
+        .header("cookie", admin2)
+        .body(json!({"settings": {}}).to_string())
+        .send()
+        .await
+        .expect("save");
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or_default();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["restart_needed"], true);
+    assert!(body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("restart the server"));
+
+    // Env vars win, and the view marks them.
+    let mut config = test_config(app.data_dir().to_path_buf());
+    config.gocards.base_url = Some(format!("http://{}", app.sim_addr));
+    config.gocards.client_id = Some(app.sim.config().client_id.clone());
+    config.gocards.client_secret = Some(app.sim.config().client_secret.clone().into());
+    config.gocards.organisation_id = Some(app.sim.config().organisation_id.clone());
+    let running = server::startup::build(&config, t.db.clone())
+        .await
+        .expect("env start");
+    assert!(running.simulator.is_none());
+    let view = app::backend::settings::view_connection(&running.state)
+        .await
+        .expect("view");
+    assert!(view.base_url.from_env && view.client_id.from_env && view.organisation_id.from_env);
+    assert_eq!(view.client_secret, app::model::SecretStatus::FromEnv);
+
+    // Another SETTINGS_KEY cannot read the stored secret: the server says so at start.
+    let (status, _) = save(&app, &admin, sim_login(&app)).await;
+    assert_eq!(status, 200);
+    let mut config = test_config(app.data_dir().to_path_buf());
+    config.settings_key = Some("a-different-key".to_owned().into());
+    let error = server::startup::build(&config, t.db.clone())
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("SETTINGS_KEY"),
+        "{error:?}"
+    );
+}

@@ -1,0 +1,82 @@
+//! The settings pages as the server renders them: admins only, "Not allowed" with 403 for
+//! operators, and the ADMIN tab only for admins.
+
+mod common;
+
+use common::app::{spawn, TestApp, ADMIN, OPERATOR};
+
+async fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
+    let mut request = app.http.get(format!("{}{path}", app.base));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let res = request.send().await.expect("get");
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn only_admins_see_the_settings_view() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+    let admin = app.login(ADMIN).await;
+    let operator = app.login(OPERATOR).await;
+    let pages = [
+        "/admin/cards",
+        "/admin/gocards",
+        "/admin/users",
+        "/admin/audit",
+    ];
+
+    for path in pages {
+        let (status, html) = page(&app, path, Some(&operator)).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(html.contains("Not allowed"), "{path}");
+        assert!(
+            !html.contains("admin-nav"),
+            "{path}: no settings navigation"
+        );
+
+        let (status, _) = page(&app, path, None).await;
+        assert_eq!(
+            status, 303,
+            "{path}: anonymous visitors go to the log-in page"
+        );
+    }
+    let (status, _) = page(&app, "/admin", Some(&operator)).await;
+    assert_eq!(status, 403);
+
+    let (status, html) = page(&app, "/admin/cards", Some(&admin)).await;
+    assert_eq!(status, 200);
+    for text in [
+        "Cards › Card",
+        "GO Cards connection",
+        "Users",
+        "Audit log",
+        "role=\"tab\"",
+        "In production",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+    let (status, html) = page(&app, "/admin/gocards", Some(&admin)).await;
+    assert_eq!(status, 200);
+    for label in [
+        "Base URL",
+        "Client ID",
+        "Client secret",
+        "Organisation ID",
+        "Timeout (ms)",
+        "set by environment",
+    ] {
+        assert!(html.contains(label), "{label}");
+    }
+    let (status, html) = page(&app, "/admin/users", Some(&admin)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("operator") && html.contains("Add user"));
+
+    // The ADMIN tab: for admins only.
+    let (_, html) = page(&app, "/search", Some(&admin)).await;
+    assert!(html.contains(">ADMIN</a>"));
+    let (_, html) = page(&app, "/search", Some(&operator)).await;
+    assert!(!html.contains(">ADMIN</a>"));
+}

@@ -1,0 +1,325 @@
+//! Users in the settings view: add, disable and enable (sessions end at once), reset a
+//! password, and never lose the last enabled admin.
+
+mod common;
+
+use app::backend::db::audit::AuditRecord;
+use app::backend::db::users::{UserChange, UserUpdate};
+use app::model::Role;
+use common::app::{session_cookie, spawn, TestApp, ADMIN};
+use serde_json::{json, Value};
+
+/// Logs in; the session cookie, or the status of the refusal.
+async fn try_login(app: &TestApp, user: &str, password: &str) -> Result<String, u16> {
+    let res = app
+        .http
+        .post(format!("{}/api/login", app.base))
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .expect("login");
+    let status = res.status();
+    match session_cookie(&res) {
+        Some(cookie) if status.is_success() || status.is_redirection() => Ok(cookie),
+        _ => Err(status.as_u16()),
+    }
+}
+
+async fn search_status(app: &TestApp, cookie: &str) -> u16 {
+    app.call("search_cards", Some(cookie), json!({"search": {}}))
+        .await
+        .0
+}
+
+fn new_user(name: &str, password: &str, role: &str) -> Value {
+    json!({"user": {"username": name, "password": password, "role": role}})
+}
+
+#[tokio::test]
+async fn an_added_operator_logs_in_and_disabling_ends_the_session_at_once() {
+    for t in common::db::both().await {
+        let app = spawn(t.db.clone()).await;
+        let admin = app.login(ADMIN).await;
+
+        let (status, body) = app
+            .call(
+                "add_user",
+                Some(&admin),
+                new_user("newop", "newop-pass-1", "operator"),
+            )
+            .await;
+        assert_eq!(status, 200, "{}: {body}", t.name);
+        assert_eq!(
+            body,
+            json!({"username": "newop", "role": "operator", "enabled": true})
+        );
+        let session = try_login(&app, "newop", "newop-pass-1")
+            .await
+            .expect("logs in");
+        assert_eq!(search_status(&app, &session).await, 200);
+
+        // Refusals: the name is taken, a bad name, a short password.
+        let (status, body) = app
+            .call(
+                "add_user",
+                Some(&admin),
+                new_user("newop", "another-pass", "admin"),
+            )
+            .await;
+        assert_eq!((status, body["kind"].as_str()), (409, Some("name_taken")));
+        let (status, body) = app
+            .call(
+                "add_user",
+                Some(&admin),
+                new_user("bad name", "another-pass", "operator"),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("A username is"));
+        let (status, body) = app
+            .call(
+                "add_user",
+                Some(&admin),
+                new_user("shorty", "short", "operator"),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            body["message"],
+            "The password must have at least 8 characters."
+        );
+
+        // Disabling ends the session on the next request, and the password no longer works.
+        let (status, body) = app
+            .call(
+                "set_user_enabled",
+                Some(&admin),
+                json!({"username": "newop", "enabled": false}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["enabled"], false);
+        assert_eq!(
+            search_status(&app, &session).await,
+            401,
+            "{}: session ended",
+            t.name
+        );
+        assert_eq!(try_login(&app, "newop", "newop-pass-1").await, Err(401));
+
+        let (status, _) = app
+            .call(
+                "set_user_enabled",
+                Some(&admin),
+                json!({"username": "newop", "enabled": true}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert!(try_login(&app, "newop", "newop-pass-1").await.is_ok());
+
+        let (status, body) = app
+            .call(
+                "set_user_enabled",
+                Some(&admin),
+                json!({"username": "ghost", "enabled": false}),
+            )
+            .await;
+        assert_eq!((status, body["kind"].as_str()), (404, Some("not_found")));
+
+        let (status, list) = app.call("admin_users", Some(&admin), json!({})).await;
+        assert_eq!(status, 200);
+        let names: Vec<&str> = list
+            .as_array()
+            .map(|users| {
+                users
+                    .iter()
+                    .filter_map(|u| u["username"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(names, vec!["admin", "newop", "operator"]);
+
+        // The audit log names every change and never a password.
+        let log = t.db.audit_log(50).await.expect("audit");
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            vec!["enable user", "disable user", "add user"],
+            "{}",
+            t.name
+        );
+        assert!(log
+            .iter()
+            .all(|e| e.actor == "admin" && !e.detail.contains("newop-pass")));
+    }
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_old_sessions() {
+    for t in common::db::both().await {
+        let app = spawn(t.db.clone()).await;
+        let admin = app.login(ADMIN).await;
+        let operator = try_login(&app, "operator", common::app::OPERATOR.1)
+            .await
+            .expect("login");
+        let (status, body) = app
+            .call(
+                "reset_user_password",
+                Some(&admin),
+                json!({"reset": {"username": "operator", "password": "short"}}),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            search_status(&app, &operator).await,
+            200,
+            "a refused reset changes nothing"
+        );
+
+        let (status, body) = app
+            .call(
+                "reset_user_password",
+                Some(&admin),
+                json!({"reset": {"username": "operator", "password": "brand-new-pass"}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{}: {body}", t.name);
+        assert_eq!(search_status(&app, &operator).await, 401, "{}", t.name);
+        assert_eq!(
+            try_login(&app, "operator", common::app::OPERATOR.1).await,
+            Err(401)
+        );
+        assert!(try_login(&app, "operator", "brand-new-pass").await.is_ok());
+        let log = t.db.audit_log(1).await.expect("audit");
+        assert_eq!(
+            (log[0].action.as_str(), log[0].detail.as_str()),
+            ("reset password", "operator")
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_last_enabled_admin_cannot_be_disabled_or_demoted() {
+    for t in common::db::both().await {
+        let app = spawn(t.db.clone()).await;
+        let admin = app.login(ADMIN).await;
+        let audit = t.db.count_audit().await.expect("count");
+        for (endpoint, payload, message) in [
+            (
+                "set_user_enabled",
+                json!({"username": "admin", "enabled": false}),
+                "admin is the last enabled admin and cannot be disabled. Make another user an admin first.",
+            ),
+            (
+                "set_user_role",
+                json!({"username": "admin", "role": "operator"}),
+                "admin is the last enabled admin and cannot be made an operator. Make another user an admin first.",
+            ),
+        ] {
+            let (status, body) = app.call(endpoint, Some(&admin), payload).await;
+            assert_eq!(status, 409, "{}: {endpoint}: {body}", t.name);
+            assert_eq!(body["kind"], "last_admin");
+            assert_eq!(body["message"], message);
+        }
+        assert_eq!(
+            t.db.count_audit().await.expect("count"),
+            audit,
+            "nothing written"
+        );
+
+        // A disabled admin does not count: promote the operator, disable it, and the first
+        // admin is still the last enabled one.
+        let (status, body) = app
+            .call(
+                "set_user_role",
+                Some(&admin),
+                json!({"username": "operator", "role": "admin"}),
+            )
+            .await;
+        assert_eq!((status, body["role"].as_str()), (200, Some("admin")));
+        let (status, _) = app
+            .call(
+                "set_user_enabled",
+                Some(&admin),
+                json!({"username": "operator", "enabled": false}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = app
+            .call(
+                "set_user_role",
+                Some(&admin),
+                json!({"username": "admin", "role": "operator"}),
+            )
+            .await;
+        assert_eq!(status, 409, "{}", t.name);
+        // With a second enabled admin, the first may step down.
+        let (status, _) = app
+            .call(
+                "set_user_enabled",
+                Some(&admin),
+                json!({"username": "operator", "enabled": true}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, body) = app
+            .call(
+                "set_user_role",
+                Some(&admin),
+                json!({"username": "admin", "role": "operator"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        // The demoted admin's session is an operator's now.
+        let (status, _) = app.call("admin_users", Some(&admin), json!({})).await;
+        assert_eq!(status, 403, "{}", t.name);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_changes_never_leave_no_enabled_admin() {
+    for t in common::db::both().await {
+        for name in ["a1", "a2", "a3"] {
+            server::cli::users::add(&t.db, name, "admin", "admin-password".into())
+                .await
+                .expect("admin");
+        }
+        let audit = AuditRecord {
+            actor: "test",
+            action: "disable user",
+            detail: "",
+        };
+        let mut tasks = Vec::new();
+        for (i, name) in ["a1", "a2", "a3", "a1", "a2", "a3"].into_iter().enumerate() {
+            let db = t.db.clone();
+            tasks.push(tokio::spawn(async move {
+                let update = if i < 3 {
+                    UserUpdate::Enabled(false)
+                } else {
+                    UserUpdate::Role(Role::Operator)
+                };
+                db.update_user(name, update, audit).await
+            }));
+        }
+        let mut refused = 0;
+        for task in tasks {
+            match task.await.expect("task").expect("storage") {
+                UserChange::LastAdmin => refused += 1,
+                UserChange::Done(_) => {}
+                UserChange::NoSuchUser => panic!("every user exists"),
+            }
+        }
+        let enabled_admins =
+            t.db.list_users()
+                .await
+                .expect("users")
+                .iter()
+                .filter(|u| u.role == "admin" && u.enabled == 1)
+                .count();
+        assert_eq!(enabled_admins, 1, "{}: exactly one admin is left", t.name);
+        assert!(refused >= 1, "{}", t.name);
+    }
+}
