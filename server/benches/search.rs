@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use secrecy::SecretString;
 
 use app::backend::db::Db;
 use app::domain::CardState;
 use app::model::{CardSearch, Sort};
-use server::config::Config;
+
+mod support;
 
 const PREFIXES: &[&str] = &[
     "b", "be", "ber", "and", "jo", "ka", "ni", "ö", "öst", "åk", "li", "lu", "s", "sv", "pe", "ek",
@@ -116,38 +116,8 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // The endpoint: the real router on a local socket, logged in as an operator.
-    let data = tempfile::tempdir()?;
-    let mut config = Config::defaults(data.path().to_path_buf());
-    config.session_secret = Some(SecretString::from("bench-secret-bench-secret-bench-secret"));
-    let password = "bench-password-1";
-    let _ = server::cli::users::add(&db, "bench", "operator", password.into()).await;
-    server::cli::users::set_password(&db, "bench", password.into()).await?;
-    let running = server::startup::build(&config, db.clone()).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, running.router).await;
-    });
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let login = http
-        .post(format!("{base}/api/login"))
-        .form(&[("username", "bench"), ("password", password)])
-        .send()
-        .await?;
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.split(';')
-                .next()
-                .filter(|c| c.starts_with("carddesk.sid="))
-                .map(str::to_owned)
-        })
-        .ok_or_else(|| anyhow::anyhow!("login failed: {}", login.status()))?;
+    let bench = support::start(&db).await?;
+    let (base, http, cookie) = (&bench.base, &bench.http, &bench.cookie);
     let mut endpoint = Vec::with_capacity(iterations);
     for s in &work {
         let body = serde_json::json!({ "search": s }).to_string();
@@ -155,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
         let res = http
             .post(format!("{base}/api/search_cards"))
             .header("content-type", "application/json")
-            .header("cookie", &cookie)
+            .header("cookie", cookie)
             .body(body)
             .send()
             .await?;

@@ -9,12 +9,11 @@
 
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
-
 use app::backend::db::cards::NewCard;
 use app::backend::db::Db;
 use app::domain::{CardState, Process};
-use server::config::Config;
+
+mod support;
 
 fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
     times.sort();
@@ -54,44 +53,13 @@ async fn main() -> anyhow::Result<()> {
     }
     db.set_command(CardState::Ordered, Process::UpdateCardOrder, true)
         .await?;
-    let password = "bench-password-1";
-    let _ = server::cli::users::add(&db, "bench", "operator", password.into()).await;
-    server::cli::users::set_password(&db, "bench", password.into()).await?;
 
-    let data = tempfile::tempdir()?;
-    let mut config = Config::defaults(data.path().to_path_buf());
-    config.session_secret = Some(SecretString::from("bench-secret-bench-secret-bench-secret"));
-    let running = server::startup::build(&config, db.clone()).await?;
-    let (sim, sim_addr) = running
+    let bench = support::start(&db).await?;
+    let (sim, sim_addr) = bench
         .simulator
         .clone()
         .ok_or_else(|| anyhow::anyhow!("no simulator"))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, running.router).await;
-    });
-
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let login = http
-        .post(format!("{base}/api/login"))
-        .form(&[("username", "bench"), ("password", password)])
-        .send()
-        .await?;
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.split(';')
-                .next()
-                .filter(|c| c.starts_with("carddesk.sid="))
-                .map(str::to_owned)
-        })
-        .ok_or_else(|| anyhow::anyhow!("login failed: {}", login.status()))?;
+    let (base, http, cookie) = (&bench.base, &bench.http, &bench.cookie);
 
     // The GO Cards part alone: the same call, straight to the simulator.
     let sim_config = sim.config().clone();
@@ -130,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
         let res = http
             .post(format!("{base}/api/update_card_order"))
             .header("content-type", "application/json")
-            .header("cookie", &cookie)
+            .header("cookie", cookie)
             .body(body)
             .send()
             .await?;

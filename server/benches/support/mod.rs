@@ -1,0 +1,62 @@
+#![allow(dead_code)]
+//! Shared by the benchmarks: the real app on a local socket, with a logged-in operator.
+
+use secrecy::SecretString;
+
+use app::backend::db::Db;
+use server::config::Config;
+use server::sim::Simulator;
+
+pub struct BenchApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    /// The session cookie of the operator `bench`.
+    pub cookie: String,
+    /// The in-process simulator and its address (demo mode).
+    pub simulator: Option<(Simulator, std::net::SocketAddr)>,
+    _data: tempfile::TempDir,
+}
+
+/// Starts the app over `db` on port 0 and logs in an operator `bench`.
+pub async fn start(db: &Db) -> anyhow::Result<BenchApp> {
+    let data = tempfile::tempdir()?;
+    let mut config = Config::defaults(data.path().to_path_buf());
+    config.session_secret = Some(SecretString::from("bench-secret-bench-secret-bench-secret"));
+    let password = "bench-password-1";
+    let _ = server::cli::users::add(db, "bench", "operator", password.into()).await;
+    server::cli::users::set_password(db, "bench", password.into()).await?;
+    let running = server::startup::build(&config, db.clone()).await?;
+    let simulator = running.simulator.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, running.router).await;
+    });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let login = http
+        .post(format!("{base}/api/login"))
+        .form(&[("username", "bench"), ("password", password)])
+        .send()
+        .await?;
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .filter(|c| c.starts_with("carddesk.sid="))
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| anyhow::anyhow!("login failed: {}", login.status()))?;
+    Ok(BenchApp {
+        base,
+        http,
+        cookie,
+        simulator,
+        _data: data,
+    })
+}
