@@ -7,6 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use app::backend::db::DEFAULT_DATABASE_URL;
+use app::backend::sync::SyncSettings;
 
 /// GO Cards settings given by `GOCARDS_*` variables; each one that is set wins over the
 /// stored value. Defined in `app` because the admin's settings view needs it too.
@@ -22,9 +23,8 @@ pub struct Config {
     pub session_secret: Option<SecretString>,
     pub gocards: GoCardsEnv,
     pub gocards_sim_addr: SocketAddr,
-    pub sync_interval: Duration,
-    pub sync_concurrency: usize,
-    pub sync_stale_after: Duration,
+    /// `SYNC_INTERVAL_SECS`, `SYNC_CONCURRENCY`, `SYNC_STALE_AFTER_SECS`, `SYNC_LEASE_SECS`.
+    pub sync: SyncSettings,
     pub webhook_secret: Option<SecretString>,
     /// Encrypts secrets stored in the settings table; unset, a key is generated into
     /// `data_dir/settings.key`.
@@ -68,9 +68,7 @@ impl Config {
             session_secret: None,
             gocards: GoCardsEnv::default(),
             gocards_sim_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            sync_interval: Duration::from_secs(300),
-            sync_concurrency: 16,
-            sync_stale_after: Duration::from_secs(86_400),
+            sync: SyncSettings::default(),
             webhook_secret: None,
             settings_key: None,
             data_dir,
@@ -97,6 +95,13 @@ impl Config {
                 problem: "must be between 1 and 256".into(),
             });
         }
+        let sync_lease_secs: u64 = parsed("SYNC_LEASE_SECS", 30)?;
+        if !(1..=3600).contains(&sync_lease_secs) {
+            return Err(ConfigError {
+                name: "SYNC_LEASE_SECS",
+                problem: "must be between 1 and 3600".into(),
+            });
+        }
         let timeout_ms = match var("GOCARDS_TIMEOUT_MS") {
             None => None,
             Some(_) => Some(parsed::<u64>("GOCARDS_TIMEOUT_MS", 10_000)?),
@@ -116,9 +121,16 @@ impl Config {
                 timeout_ms,
             },
             gocards_sim_addr: parsed("GOCARDS_SIM_ADDR", SocketAddr::from(([127, 0, 0, 1], 0)))?,
-            sync_interval: Duration::from_secs(parsed("SYNC_INTERVAL_SECS", 300)?),
-            sync_concurrency,
-            sync_stale_after: Duration::from_secs(parsed("SYNC_STALE_AFTER_SECS", 86_400)?),
+            sync: SyncSettings {
+                interval_env: match var("SYNC_INTERVAL_SECS") {
+                    None => None,
+                    Some(_) => Some(Duration::from_secs(parsed("SYNC_INTERVAL_SECS", 300)?)),
+                },
+                concurrency: sync_concurrency,
+                stale_after: Duration::from_secs(parsed("SYNC_STALE_AFTER_SECS", 86_400)?),
+                lease_ttl: Duration::from_secs(sync_lease_secs),
+                ..SyncSettings::default()
+            },
             webhook_secret: var("GOCARDS_WEBHOOK_SECRET").map(SecretString::from),
             settings_key: var("SETTINGS_KEY").map(SecretString::from),
             data_dir,

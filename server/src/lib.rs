@@ -4,5 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod router;
+pub mod scheduler;
 pub mod sim;
 pub mod startup;
+pub mod webhook;

@@ -79,6 +79,7 @@ async fn serve(config: Config, db: app::backend::db::Db) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("could not listen on {}: {e}", config.site_addr))?;
     let addr = listener.local_addr()?;
+    running.connect_demo_webhook(addr);
     tracing::info!("listening on http://{addr}");
     println!("Card desk is running at http://{addr}");
     axum::serve(listener, running.router)

@@ -56,6 +56,7 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/logout", post(logout))
+        .merge(crate::webhook::routes())
         .leptos_routes_with_context(
             &options,
             routes,

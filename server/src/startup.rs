@@ -15,6 +15,7 @@ use app::backend::db::cards::CardRow;
 use app::backend::db::Db;
 use app::backend::gocards::{CardInfo, GoCardsClient, GoCardsConfig};
 use app::backend::settings::{self, GoCardsSettings, SettingsCipher};
+use app::backend::sync::SyncHandle;
 use app::backend::{AppState, GoCardsHandle};
 use app::domain::GoCardsStatus;
 
@@ -38,6 +39,8 @@ pub struct Running {
     pub state: AppState,
     /// The in-process simulator, in demo mode.
     pub simulator: Option<(Simulator, std::net::SocketAddr)>,
+    /// The batch sync's scheduler, running in the background.
+    pub scheduler: tokio::task::JoinHandle<()>,
 }
 
 /// Builds everything `serve` needs, without binding the app's own port.
@@ -98,8 +101,16 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
         );
     }
 
+    // Demo mode signs the simulator's events with a key made for this run.
+    let webhook_secret = config.webhook_secret.clone().or_else(|| {
+        simulator
+            .as_ref()
+            .map(|_| SecretString::from(Alphanumeric.sample_string(&mut rand::rng(), 48)))
+    });
     let state = AppState {
         db: db.clone(),
+        sync: SyncHandle::new(config.sync.clone()),
+        webhook_secret,
         gocards: if demo_mode {
             GoCardsHandle::new_simulator(client)
         } else {
@@ -125,11 +136,33 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
         cookie_key: cookie_key(config)?,
     };
     let router = router::build(state.clone(), web).await?;
+    let scheduler = crate::scheduler::spawn(state.clone());
     Ok(Running {
         router,
         state,
         simulator,
+        scheduler,
     })
+}
+
+impl Running {
+    /// In demo mode, has the simulator post its signed events to this app's own webhook,
+    /// listening at `app_addr`, so status changes arrive live.
+    pub fn connect_demo_webhook(&self, app_addr: std::net::SocketAddr) {
+        let (Some((sim, _)), Some(secret)) = (&self.simulator, &self.state.webhook_secret) else {
+            return;
+        };
+        let host = if app_addr.ip().is_unspecified() {
+            std::net::SocketAddr::from(([127, 0, 0, 1], app_addr.port()))
+        } else {
+            app_addr
+        };
+        sim.set_webhook(
+            format!("http://{host}{}", crate::webhook::WEBHOOK_PATH),
+            secret.expose_secret().to_owned(),
+        );
+        tracing::info!("demo mode: the simulator posts signed events to this app's webhook");
+    }
 }
 
 /// What GO Cards would say about a stored open order, for seeding the simulator.

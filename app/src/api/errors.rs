@@ -90,7 +90,7 @@ pub fn status_for_kind(kind: &str) -> u16 {
     match kind {
         "unauthenticated" | "invalid_credentials" => 401,
         "forbidden" | "not_enabled" => 403,
-        "bad_request" | "invalid" => 400,
+        "bad_request" | "invalid" | "set_by_environment" => 400,
         "not_found" => 404,
         "changed_meanwhile" | "not_applicable" | "name_taken" | "last_admin" => 409,
         "throttled" => 429,

@@ -9,5 +9,6 @@ pub mod gocards;
 pub mod services;
 pub mod settings;
 mod state;
+pub mod sync;
 
 pub use state::{AppState, GoCardsHandle};

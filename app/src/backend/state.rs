@@ -3,6 +3,7 @@ use std::sync::{Arc, RwLock};
 use super::db::Db;
 use super::gocards::GoCardsClient;
 use super::settings::GoCardsSettings;
+use super::sync::SyncHandle;
 
 /// The live GO Cards client, and whether it is the built-in simulator.
 #[derive(Clone)]
@@ -84,4 +85,9 @@ pub struct AppState {
     /// The GO Cards connection settings' other sources: env vars, the key that encrypts
     /// the stored secret, and the simulator's login. Server-side only.
     pub gocards_settings: GoCardsSettings,
+    /// The batch sync's settings and this process's part in it ("Run now" wakes it).
+    pub sync: SyncHandle,
+    /// The key of `X-GoCards-Signature` on `POST /webhooks/gocards`; `None` refuses every
+    /// event. Generated in demo mode, where the simulator signs with it.
+    pub webhook_secret: Option<secrecy::SecretString>,
 }

@@ -3,10 +3,12 @@
 
 mod admin;
 mod search;
+mod sync;
 mod user;
 
 pub use admin::*;
 pub use search::*;
+pub use sync::*;
 pub use user::*;
 
 use serde::{Deserialize, Serialize};

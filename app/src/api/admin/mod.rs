@@ -4,11 +4,13 @@
 mod audit;
 mod commands;
 mod connection;
+mod sync;
 mod users;
 
 pub use audit::*;
 pub use commands::*;
 pub use connection::*;
+pub use sync::*;
 pub use users::*;
 
 /// How many audit lines the settings view shows.

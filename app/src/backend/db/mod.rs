@@ -8,6 +8,7 @@ pub mod cards;
 pub mod commands;
 pub mod history;
 pub mod settings;
+pub mod sync;
 pub mod users;
 
 use std::path::Path;

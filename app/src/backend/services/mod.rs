@@ -2,5 +2,7 @@
 
 pub mod commands;
 pub mod report;
+pub mod sync_view;
 pub mod update_card_order;
 pub mod users;
+pub mod webhook;

@@ -2,7 +2,7 @@
 //! contract against the simulator, refusals, and a race. Each case checks the stored card and
 //! its history afterwards.
 
-mod common;
+use crate::common;
 
 use app::backend::db::cards::NewCard;
 use app::domain::{CardState, Process};

@@ -1,7 +1,7 @@
 //! The settings pages as the server renders them: admins only, "Not allowed" with 403 for
 //! operators, and the ADMIN tab only for admins.
 
-mod common;
+use crate::common;
 
 use common::app::{spawn, TestApp, ADMIN, OPERATOR};
 

@@ -20,6 +20,7 @@ pub struct TestApp {
     pub sim: Simulator,
     pub sim_addr: SocketAddr,
     pub http: reqwest::Client,
+    pub state: app::backend::AppState,
     _data: tempfile::TempDir,
 }
 
@@ -33,7 +34,13 @@ pub fn test_config(data: PathBuf) -> Config {
         timeout_ms: Some(1500),
         ..GoCardsEnv::default()
     };
-    config.sync_interval = Duration::from_secs(0);
+    // The scheduler acts only when woken ("Run now"); tests run the sync themselves.
+    config.sync.tick = Duration::from_secs(3600);
+    config.sync.retry = app::backend::sync::RetryPolicy {
+        attempts: 3,
+        min_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    };
     config
 }
 
@@ -86,11 +93,16 @@ pub async fn spawn_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let running = server::startup::build(&config, db.clone())
         .await
         .expect("build app");
-    let (sim, sim_addr) = running.simulator.expect("demo mode runs the simulator");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    running.connect_demo_webhook(addr);
+    let state = running.state.clone();
+    let (sim, sim_addr) = running
+        .simulator
+        .clone()
+        .expect("demo mode runs the simulator");
     tokio::spawn(async move {
         let _ = axum::serve(listener, running.router).await;
     });
@@ -104,11 +116,22 @@ pub async fn spawn_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp {
         sim,
         sim_addr,
         http,
+        state,
         _data: data,
     }
 }
 
 impl TestApp {
+    /// Asks for a run and runs it here, now (the background scheduler only acts when woken).
+    pub async fn run_sync(&self) -> app::backend::sync::RunReport {
+        self.db.sync_request_run("test").await.expect("request");
+        let client = self.state.gocards.current();
+        app::backend::sync::run_if_due(&self.db, &client, &self.state.sync)
+            .await
+            .expect("sync storage")
+            .expect("the sync ran")
+    }
+
     /// The app's data folder (generated keys live there).
     pub fn data_dir(&self) -> &std::path::Path {
         self._data.path()

@@ -1,6 +1,6 @@
 //! The storage layer against both engines: SQLite files and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use app::backend::db::cards::NewCard;
 use app::backend::db::history::NewHistory;

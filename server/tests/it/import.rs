@@ -1,6 +1,6 @@
 //! `import-cards`: every row checked, line numbers in the report, all or nothing.
 
-mod common;
+use crate::common;
 
 use server::cli::import::{import, parse_cards, ImportError};
 

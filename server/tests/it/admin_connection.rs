@@ -1,7 +1,7 @@
 //! GO Cards connection settings: field rules, Test connection against the simulator, the
 //! write-only encrypted secret, switching the live client, env vars winning, and restarts.
 
-mod common;
+use crate::common;
 
 use common::app::{spawn, test_config, TestApp, ADMIN, OPERATOR};
 use serde_json::{json, Value};

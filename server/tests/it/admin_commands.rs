@@ -1,7 +1,7 @@
 //! Cards > Card: the Additional Commands of each card-state tab, as admins save them and
 //! operators meet them.
 
-mod common;
+use crate::common;
 
 use app::domain::{CardState, Process};
 use common::app::{spawn, ADMIN, OPERATOR};

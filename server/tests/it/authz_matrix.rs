@@ -3,7 +3,7 @@
 //! function must change nothing. The functions come from the server's own registry, so a
 //! new one missing from the table fails this test.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
@@ -115,6 +115,12 @@ fn table() -> BTreeMap<&'static str, Case> {
             ),
         ),
         ("/api/admin_audit_log", admin_fn(json!({}))),
+        ("/api/sync_status", admin_fn(json!({}))),
+        ("/api/run_sync_now", admin_fn(json!({}))),
+        (
+            "/api/save_sync_schedule",
+            admin_fn(json!({"schedule": {"enabled": false, "interval_secs": "600"}})),
+        ),
     ])
 }
 

@@ -1,7 +1,7 @@
 //! Users in the settings view: add, disable and enable (sessions end at once), reset a
 //! password, and never lose the last enabled admin.
 
-mod common;
+use crate::common;
 
 use app::backend::db::audit::AuditRecord;
 use app::backend::db::users::{UserChange, UserUpdate};

@@ -1,0 +1,64 @@
+-- The batch sync and webhooks (issue 6).
+
+-- One row: the watermark, the lease that lets one process run the sync at a time, and the
+-- schedule. Every replica reads and writes it; the lease is taken with one guarded UPDATE.
+CREATE TABLE sync_state (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    -- The changed-cards cursor of the last item applied, as JSON (`ListCursor`); NULL: from the start.
+    watermark TEXT,
+    lease_holder TEXT,
+    lease_until BIGINT,
+    next_run_at BIGINT,
+    run_requested BIGINT NOT NULL DEFAULT 0,
+    requested_by TEXT
+);
+INSERT INTO sync_state (id) VALUES (1);
+
+-- One row per run, with its live progress and its counts.
+CREATE TABLE sync_runs (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    holder TEXT NOT NULL,
+    -- "schedule", or the admin who ran it now.
+    started_by TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    ended_at BIGINT,
+    status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+    phase TEXT NOT NULL DEFAULT 'listing',
+    total BIGINT,
+    checked BIGINT NOT NULL DEFAULT 0,
+    changed BIGINT NOT NULL DEFAULT 0,
+    unchanged BIGINT NOT NULL DEFAULT 0,
+    failed BIGINT NOT NULL DEFAULT 0,
+    error TEXT
+);
+CREATE INDEX sync_runs_started ON sync_runs (started_at);
+
+-- What went wrong in a run, card by card.
+CREATE TABLE sync_errors (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    card_id TEXT COLLATE "C",
+    message TEXT NOT NULL
+);
+CREATE INDEX sync_errors_run ON sync_errors (run_id, id);
+
+-- Open orders GO Cards answered 404 for, in consecutive runs; three runs is "needs attention".
+CREATE TABLE sync_not_found (
+    card_id TEXT COLLATE "C" PRIMARY KEY,
+    runs BIGINT NOT NULL,
+    last_run_id BIGINT NOT NULL,
+    first_at BIGINT NOT NULL,
+    last_at BIGINT NOT NULL
+);
+
+-- Webhook events already applied, so that a replay is refused, after a restart too.
+CREATE TABLE webhook_events (
+    event_id TEXT PRIMARY KEY,
+    received_at BIGINT NOT NULL,
+    card_id TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX webhook_events_received ON webhook_events (received_at);
+
+-- The sync's poll: open orders by when they were last checked.
+CREATE INDEX cards_open_checked ON cards (state, last_checked_at, card_id);

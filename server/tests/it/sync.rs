@@ -1,0 +1,467 @@
+//! The batch sync against the simulator, on both engines: every card ends in the right state
+//! with one history row per change, a second run changes nothing, faults are counted and
+//! retried next run, and 404s in three runs put a card on the needs-attention list.
+
+use crate::common;
+
+use std::time::Duration;
+
+use app::backend::db::cards::NewCard;
+use app::backend::db::Db;
+use app::domain::CardState;
+use app::model::{HistoryKind, HistorySource};
+use common::app::{spawn, spawn_with, TestApp, ADMIN, OPERATOR};
+use server::sim::{FaultMode, FaultSpec};
+
+/// `(card id, state in the desk, status GO Cards then reports, failure reason, expected state)`.
+type Case = (
+    &'static str,
+    CardState,
+    &'static str,
+    Option<&'static str>,
+    CardState,
+);
+
+const CASES: [Case; 9] = [
+    (
+        "CA2300000001-SYNC0001",
+        CardState::Ordered,
+        "IN_PRODUCTION",
+        None,
+        CardState::InProduction,
+    ),
+    (
+        "CA2300000002-SYNC0002",
+        CardState::Ordered,
+        "PRODUCED",
+        None,
+        CardState::Produced,
+    ),
+    (
+        "CA2300000003-SYNC0003",
+        CardState::InProduction,
+        "SHIPPED",
+        None,
+        CardState::Produced,
+    ),
+    (
+        "CA2300000004-SYNC0004",
+        CardState::InProduction,
+        "DELIVERED",
+        None,
+        CardState::Produced,
+    ),
+    (
+        "CA2300000005-SYNC0005",
+        CardState::Ordered,
+        "FAILED",
+        Some("chip broken"),
+        CardState::Failed,
+    ),
+    (
+        "CA2300000006-SYNC0006",
+        CardState::InProduction,
+        "CANCELLED",
+        None,
+        CardState::Failed,
+    ),
+    (
+        "CA2300000007-SYNC0007",
+        CardState::Ordered,
+        "ORDERED",
+        None,
+        CardState::Ordered,
+    ),
+    (
+        "CA2300000008-SYNC0008",
+        CardState::Ordered,
+        "QUALITY_HOLD",
+        None,
+        CardState::Ordered,
+    ),
+    // Backwards: never applied.
+    (
+        "CA2300000009-SYNC0009",
+        CardState::InProduction,
+        "ORDERED",
+        None,
+        CardState::InProduction,
+    ),
+];
+
+fn new_card(card_id: &str, state: CardState) -> NewCard {
+    NewCard {
+        card_id: card_id.to_owned(),
+        first_name: "Sync".into(),
+        last_name: "Tester".into(),
+        email: "sync@example.org".into(),
+        employee_id: "E9".into(),
+        state,
+        ordered_at: Some(1_763_000_000_000),
+    }
+}
+
+/// Adds open orders to the desk and to the simulator (as ORDERED / IN_PRODUCTION). The
+/// simulator's demo webhook is switched off, so that only the sync brings changes.
+async fn add_cards(app: &TestApp, cards: &[(&str, CardState)]) {
+    app.sim.clear_webhook();
+    let new: Vec<NewCard> = cards
+        .iter()
+        .map(|(id, state)| new_card(id, *state))
+        .collect();
+    app.db.insert_cards(&new, |_| {}).await.expect("insert");
+    let mut infos = Vec::new();
+    for (id, _) in cards {
+        let row = app.db.card(id).await.expect("read").expect("stored");
+        infos.push(server::startup::card_info_for(&row));
+    }
+    app.sim.upsert_cards(infos);
+}
+
+async fn state_of(db: &Db, card_id: &str) -> CardState {
+    db.card(card_id)
+        .await
+        .expect("read")
+        .and_then(|card| card.state())
+        .expect("a known card")
+}
+
+async fn history_rows(db: &Db, card_id: &str) -> Vec<app::model::HistoryEntry> {
+    db.card_history(card_id, 1000).await.expect("history")
+}
+
+/// Makes the changed-cards listing return nothing new, so the run is all poll.
+async fn skip_listing(db: &Db) {
+    let sql = "UPDATE sync_state SET watermark = '{\"updatedSince\":\"2100-01-01T00:00:00Z\"}' WHERE id = 1";
+    match db {
+        Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+    }
+    .expect("move the watermark");
+}
+
+#[tokio::test]
+async fn a_sync_applies_every_status_once_and_a_second_run_changes_nothing() {
+    for test_db in common::db::both().await {
+        let app = spawn(test_db.db.clone()).await;
+        let cards: Vec<(&str, CardState)> = CASES.iter().map(|c| (c.0, c.1)).collect();
+        add_cards(&app, &cards).await;
+        for (card_id, _, status, reason, _) in CASES {
+            app.sim_status(card_id, status, reason).await;
+        }
+
+        let first = app.run_sync().await;
+        assert_eq!(first.status, "completed", "{}: {first:?}", test_db.name);
+        assert_eq!(first.counts.failed, 0, "{}", test_db.name);
+        assert_eq!(first.counts.changed, 6, "{}: {first:?}", test_db.name);
+        for (card_id, before, status, reason, expected) in CASES {
+            assert_eq!(
+                state_of(&app.db, card_id).await,
+                expected,
+                "{}: {card_id} after {status}",
+                test_db.name
+            );
+            let history = history_rows(&app.db, card_id).await;
+            let changes: Vec<_> = history
+                .iter()
+                .filter(|h| h.kind == HistoryKind::Changed)
+                .collect();
+            if expected == before {
+                assert!(
+                    history.is_empty(),
+                    "{}: no row for no change: {history:?}",
+                    test_db.name
+                );
+            } else {
+                assert_eq!(changes.len(), 1, "{}: {card_id}: {history:?}", test_db.name);
+                assert_eq!(changes[0].source, HistorySource::Sync);
+                assert_eq!(changes[0].gocards_status.as_deref(), Some(status));
+                if let Some(reason) = reason {
+                    assert_eq!(changes[0].detail.as_deref(), Some(reason));
+                }
+            }
+            let card = app.db.card(card_id).await.expect("read").expect("card");
+            assert!(card.last_checked_at.is_some(), "{card_id} checked");
+        }
+        let cancelled = app.db.card(CASES[5].0).await.expect("read").expect("card");
+        assert_eq!(
+            cancelled.failure_reason.as_deref(),
+            Some("order cancelled in GO Cards")
+        );
+
+        let second = app.run_sync().await;
+        assert_eq!(second.status, "completed");
+        assert_eq!(second.counts.changed, 0, "{}: {second:?}", test_db.name);
+        let rows_after: usize = {
+            let mut total = 0;
+            for (card_id, ..) in CASES {
+                total += history_rows(&app.db, card_id).await.len();
+            }
+            total
+        };
+        assert_eq!(
+            rows_after, 6,
+            "{}: one row per change, no more",
+            test_db.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_poll_catches_what_the_listing_missed() {
+    for test_db in common::db::both().await {
+        let app = spawn_with(test_db.db.clone(), |config| {
+            config.sync.stale_after = Duration::ZERO;
+        })
+        .await;
+        add_cards(&app, &[("CA2300000011-POLL0001", CardState::Ordered)]).await;
+        app.run_sync().await;
+        skip_listing(&app.db).await;
+        app.sim_status("CA2300000011-POLL0001", "IN_PRODUCTION", None)
+            .await;
+        let calls_before = app.sim.calls().len();
+
+        let report = app.run_sync().await;
+        assert_eq!(report.status, "completed", "{report:?}");
+        assert_eq!(
+            state_of(&app.db, "CA2300000011-POLL0001").await,
+            CardState::InProduction,
+            "{}",
+            test_db.name
+        );
+        let polled: Vec<_> = app.sim.calls()[calls_before..]
+            .iter()
+            .filter(|(method, path, _)| method == "GET" && path.starts_with("/api/card/"))
+            .map(|(_, path, _)| path.clone())
+            .collect();
+        // Every open order once: the two sample ones and this one.
+        assert_eq!(polled.len(), 3, "{}: {polled:?}", test_db.name);
+        let mut unique = polled.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), polled.len(), "no card polled twice in a run");
+    }
+}
+
+#[tokio::test]
+async fn faults_are_counted_and_retried_next_run() {
+    let test_db = common::db::sqlite().await;
+    let app = spawn_with(test_db.db.clone(), |config| {
+        config.sync.stale_after = Duration::ZERO;
+    })
+    .await;
+    let card = "CA2300000021-FALT0001";
+    add_cards(&app, &[(card, CardState::Ordered)]).await;
+    app.run_sync().await;
+    skip_listing(&app.db).await;
+
+    for mode in [
+        FaultMode::Error500,
+        FaultMode::Error429,
+        FaultMode::Timeout,
+        FaultMode::Malformed,
+        FaultMode::Drop,
+    ] {
+        app.sim_status(card, "IN_PRODUCTION", None).await;
+        app.sim.set_fault(FaultSpec {
+            card_id: Some(card.to_owned()),
+            latency_ms: 1_700,
+            retry_after: 1,
+            ..FaultSpec::new(mode)
+        });
+        let history_before = history_rows(&app.db, card).await.len();
+        let report = app.run_sync().await;
+        assert_eq!(report.status, "completed", "{mode:?}: {report:?}");
+        assert_eq!(report.counts.failed, 1, "{mode:?}: {report:?}");
+        assert_eq!(report.counts.checked, 3, "{mode:?}: {report:?}");
+        assert_eq!(
+            state_of(&app.db, card).await,
+            CardState::Ordered,
+            "{mode:?}"
+        );
+        let history = history_rows(&app.db, card).await;
+        assert_eq!(history.len(), history_before + 1, "{mode:?}: one error row");
+        assert_eq!(history[0].kind, HistoryKind::Error, "{mode:?}");
+        assert_eq!(history[0].source, HistorySource::Sync, "{mode:?}");
+        let errors = app.db.sync_errors(report.run_id, 10).await.expect("errors");
+        assert_eq!(errors.len(), 1, "{mode:?}");
+        assert_eq!(errors[0].card_id.as_deref(), Some(card));
+        // The sample cards were not disturbed.
+        assert_eq!(
+            state_of(&app.db, "CA2202040404-5GG3F4C8").await,
+            CardState::Ordered
+        );
+    }
+
+    app.sim.set_fault(FaultSpec::new(FaultMode::None));
+    let report = app.run_sync().await;
+    assert_eq!(report.counts.failed, 0, "{report:?}");
+    assert_eq!(state_of(&app.db, card).await, CardState::InProduction);
+}
+
+#[tokio::test]
+async fn an_unreadable_listing_fails_the_run_and_the_next_run_resumes() {
+    let test_db = common::db::sqlite().await;
+    let app = spawn(test_db.db.clone()).await;
+    let card = "CA2300000031-LIST0001";
+    add_cards(&app, &[(card, CardState::Ordered)]).await;
+    app.sim_status(card, "PRODUCED", None).await;
+    app.sim.set_fault(FaultSpec::new(FaultMode::Error500));
+
+    let report = app.run_sync().await;
+    assert_eq!(report.status, "failed", "{report:?}");
+    assert!(
+        report
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("listing"),
+        "{report:?}"
+    );
+    assert_eq!(state_of(&app.db, card).await, CardState::Ordered);
+    assert_eq!(app.db.sync_state().await.expect("state").watermark, None);
+
+    app.sim.set_fault(FaultSpec::new(FaultMode::None));
+    let report = app.run_sync().await;
+    assert_eq!(report.status, "completed", "{report:?}");
+    assert_eq!(state_of(&app.db, card).await, CardState::Produced);
+    assert!(app
+        .db
+        .sync_state()
+        .await
+        .expect("state")
+        .watermark
+        .is_some());
+}
+
+#[tokio::test]
+async fn a_card_gone_from_gocards_three_runs_in_a_row_needs_attention() {
+    for test_db in common::db::both().await {
+        let app = spawn_with(test_db.db.clone(), |config| {
+            config.sync.stale_after = Duration::ZERO;
+        })
+        .await;
+        let card = "CA2300000041-GONE0001";
+        add_cards(&app, &[(card, CardState::Ordered)]).await;
+        app.run_sync().await;
+        skip_listing(&app.db).await;
+        app.sim.set_fault(FaultSpec {
+            card_id: Some(card.to_owned()),
+            ..FaultSpec::new(FaultMode::Error404)
+        });
+        for run in 1..=3 {
+            assert!(
+                app.db
+                    .sync_needs_attention(10)
+                    .await
+                    .expect("list")
+                    .is_empty(),
+                "{}: not before run {run}",
+                test_db.name
+            );
+            let report = app.run_sync().await;
+            assert_eq!(report.counts.failed, 1, "{report:?}");
+        }
+        let list = app.db.sync_needs_attention(10).await.expect("list");
+        assert_eq!(list.len(), 1, "{}", test_db.name);
+        assert_eq!(list[0].card_id, card);
+        assert_eq!(list[0].runs, 3);
+
+        // GO Cards knows it again: off the list.
+        app.sim.set_fault(FaultSpec::new(FaultMode::None));
+        app.run_sync().await;
+        assert!(app
+            .db
+            .sync_needs_attention(10)
+            .await
+            .expect("list")
+            .is_empty());
+    }
+}
+
+#[tokio::test]
+async fn run_now_is_for_admins_and_the_view_shows_the_counts() {
+    let test_db = common::db::sqlite().await;
+    let app = spawn(test_db.db.clone()).await;
+    add_cards(&app, &[("CA2300000051-RNOW0001", CardState::Ordered)]).await;
+    app.sim_status("CA2300000051-RNOW0001", "IN_PRODUCTION", None)
+        .await;
+
+    let operator = app.login(OPERATOR).await;
+    let (status, _) = app
+        .call("run_sync_now", Some(&operator), serde_json::json!({}))
+        .await;
+    assert_eq!(status, 403);
+    assert!(app.db.sync_runs(1).await.expect("runs").is_empty());
+
+    let admin = app.login(ADMIN).await;
+    let (status, body) = app
+        .call("run_sync_now", Some(&admin), serde_json::json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The scheduler was woken; wait for its run to finish.
+    let mut view = body;
+    for _ in 0..100 {
+        let (_, current) = app
+            .call("sync_status", Some(&admin), serde_json::json!({}))
+            .await;
+        view = current;
+        if view["last_run"]["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(view["last_run"]["status"], "completed", "{view}");
+    assert_eq!(view["last_run"]["started_by"], "admin", "{view}");
+    assert_eq!(view["last_run"]["changed"], 1, "{view}");
+    assert_eq!(view["status"], "idle", "{view}");
+    assert_eq!(
+        state_of(&app.db, "CA2300000051-RNOW0001").await,
+        CardState::InProduction
+    );
+}
+
+#[tokio::test]
+async fn the_schedule_is_validated_and_audited() {
+    let test_db = common::db::sqlite().await;
+    let app = spawn(test_db.db.clone()).await;
+    let admin = app.login(ADMIN).await;
+    for bad in ["", "abc", "5", "-10", "999999999"] {
+        let (status, body) = app
+            .call(
+                "save_sync_schedule",
+                Some(&admin),
+                serde_json::json!({"schedule": {"enabled": true, "interval_secs": bad}}),
+            )
+            .await;
+        assert_eq!(status, 400, "{bad:?}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("seconds"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        app.db.setting("sync.interval_secs").await.expect("read"),
+        None
+    );
+
+    let (status, body) = app
+        .call(
+            "save_sync_schedule",
+            Some(&admin),
+            serde_json::json!({"schedule": {"enabled": true, "interval_secs": "600"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["interval_secs"], 600);
+    assert_eq!(body["enabled"], true);
+    assert!(body["next_run"].is_string(), "{body}");
+    let audit = app.db.audit_log(20).await.expect("audit");
+    assert!(
+        audit.iter().any(|line| line.detail.contains("600")),
+        "{audit:?}"
+    );
+}
