@@ -75,8 +75,14 @@ export class SearchPage {
   }
 }
 
-/** Forces the simulator's status for one card. */
+/**
+ * Forces the simulator's status for one card. The demo simulator would push the change to
+ * the app at once (a signed webhook); the tests turn that off first, so that the change
+ * reaches the card only through the command or the sync under test.
+ */
 export async function simStatus(request: APIRequestContext, cardId: string, status: string, failureReason: string | null = null) {
+  const off = await request.post(`${SIM_URL}/sim/webhook`, { data: { url: null } });
+  expect(off.ok(), "sim webhook off").toBeTruthy();
   const res = await request.post(`${SIM_URL}/sim/cards/${cardId}/status`, { data: { status, failureReason } });
   expect(res.ok(), `sim status ${status} for ${cardId}`).toBeTruthy();
 }

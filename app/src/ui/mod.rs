@@ -12,7 +12,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use admin::{AdminShell, AuditPage, CardCommandsPage, ConnectionPage, UsersPage};
+use admin::{AdminShell, AuditPage, CardCommandsPage, ConnectionPage, SyncPage, UsersPage};
 use card::CardPage;
 use layout::Layout;
 use login::LoginPage;
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/cards" /> } />
                     <Route path=path!("cards") view=CardCommandsPage />
                     <Route path=path!("gocards") view=ConnectionPage />
+                    <Route path=path!("sync") view=SyncPage />
                     <Route path=path!("users") view=UsersPage />
                     <Route path=path!("audit") view=AuditPage />
                 </ParentRoute>

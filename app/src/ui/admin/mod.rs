@@ -5,6 +5,7 @@
 mod audit;
 mod commands;
 mod connection;
+mod sync;
 mod unsaved;
 mod users;
 
@@ -18,6 +19,7 @@ use crate::api::whoami;
 pub use audit::AuditPage;
 pub use commands::CardCommandsPage;
 pub use connection::ConnectionPage;
+pub use sync::SyncPage;
 pub use unsaved::Unsaved;
 pub use users::UsersPage;
 
@@ -65,7 +67,12 @@ fn AdminNav(unsaved: Unsaved) -> impl IntoView {
             </ul>
             <ul>
                 <li><NavLink href="/admin/gocards" label="GO Cards connection" unsaved /></li>
-                // "Scheduled jobs > GO Cards batch sync" belongs here, once the sync has a view.
+            </ul>
+            <p class="nav-group" id="nav-jobs">"Scheduled jobs"</p>
+            <ul aria-labelledby="nav-jobs">
+                <li><NavLink href="/admin/sync" label="GO Cards batch sync" unsaved /></li>
+            </ul>
+            <ul>
                 <li><NavLink href="/admin/users" label="Users" unsaved /></li>
                 <li><NavLink href="/admin/audit" label="Audit log" unsaved /></li>
             </ul>
