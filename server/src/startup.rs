@@ -198,7 +198,14 @@ async fn create_demo_users(db: &Db) -> anyhow::Result<()> {
     let mut lines = Vec::new();
     for (name, role) in [("admin", "admin"), ("operator", "operator")] {
         let password = Alphanumeric.sample_string(&mut rand::rng(), 16);
-        crate::cli::users::add(db, name, role, password.clone()).await?;
+        if let Err(err) = crate::cli::users::add(db, name, role, password.clone()).await {
+            // Replicas started together on a new database: another one made them.
+            if db.count_users().await? > 0 {
+                tracing::info!("another server created the demo users first");
+                return Ok(());
+            }
+            return Err(err);
+        }
         lines.push(format!("  {name:<9} {password}"));
     }
     println!(

@@ -109,6 +109,11 @@ impl Simulator {
         self.state.calls()
     }
 
+    /// The same calls with millisecond times: `(method, path, unix milliseconds)`.
+    pub fn calls_ms(&self) -> Vec<(String, String, i64)> {
+        self.state.calls_ms()
+    }
+
     pub fn card(&self, card_id: &str) -> Option<CardInfo> {
         lock(&self.state.store).get(card_id)
     }

@@ -58,10 +58,23 @@ impl SimState {
         if calls.len() >= MAX_CALLS_KEPT {
             calls.pop_front();
         }
-        calls.push_back((method.to_owned(), path.to_owned(), Utc::now().timestamp()));
+        calls.push_back((
+            method.to_owned(),
+            path.to_owned(),
+            Utc::now().timestamp_millis(),
+        ));
     }
 
+    /// `(method, path, unix seconds)`, as `GET /sim/calls` reports them.
     pub fn calls(&self) -> Vec<(String, String, i64)> {
+        lock(&self.calls)
+            .iter()
+            .map(|(method, path, ms)| (method.clone(), path.clone(), ms.div_euclid(1000)))
+            .collect()
+    }
+
+    /// `(method, path, unix milliseconds)`.
+    pub fn calls_ms(&self) -> Vec<(String, String, i64)> {
         lock(&self.calls).iter().cloned().collect()
     }
 

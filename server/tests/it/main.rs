@@ -12,6 +12,7 @@ mod authz_matrix;
 mod gocards_contract;
 mod http_api;
 mod import;
+mod processes;
 mod storage;
 mod sync;
 mod update_card_order;

@@ -141,6 +141,7 @@ async fn bad_signatures_bad_bodies_and_huge_bodies_change_nothing() {
 async fn in_demo_mode_the_simulator_pushes_signed_events_to_the_app() {
     let test_db = common::db::sqlite().await;
     let app = spawn(test_db.db.clone()).await;
+    app.connect_demo_webhook();
     assert!(app.sim.set_status(CARD, "IN_PRODUCTION", None));
     for _ in 0..100 {
         if state_of(&app, CARD).await == CardState::InProduction {

@@ -97,7 +97,6 @@ pub async fn spawn_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    running.connect_demo_webhook(addr);
     let state = running.state.clone();
     let (sim, sim_addr) = running
         .simulator
@@ -130,6 +129,21 @@ impl TestApp {
             .await
             .expect("sync storage")
             .expect("the sync ran")
+    }
+
+    /// Has the simulator push signed events to this app, as `serve` does in demo mode.
+    /// Off by default, so that tests decide when a status change reaches the app.
+    pub fn connect_demo_webhook(&self) {
+        use secrecy::ExposeSecret;
+        let secret = self
+            .state
+            .webhook_secret
+            .as_ref()
+            .expect("demo mode makes a secret");
+        self.sim.set_webhook(
+            format!("{}/webhooks/gocards", self.base),
+            secret.expose_secret().to_owned(),
+        );
     }
 
     /// The app's data folder (generated keys live there).

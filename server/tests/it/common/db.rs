@@ -9,6 +9,8 @@ pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub struct TestDb {
     pub db: Db,
     pub name: &'static str,
+    /// The `DATABASE_URL` of this database, for server processes.
+    pub url: String,
     cleanup: Cleanup,
 }
 
@@ -57,6 +59,7 @@ pub async fn sqlite() -> TestDb {
     let db = Db::connect(&url, 8).await.expect("open sqlite");
     TestDb {
         db,
+        url,
         name: "sqlite",
         cleanup: Cleanup::Sqlite(dir),
     }
@@ -86,6 +89,7 @@ pub async fn postgres() -> Option<TestDb> {
     let db = Db::connect(&url, 8).await.expect("open postgres");
     Some(TestDb {
         db,
+        url,
         name: "postgres",
         cleanup: Cleanup::Postgres(name),
     })
