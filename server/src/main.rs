@@ -82,9 +82,14 @@ async fn serve(config: Config, db: app::backend::db::Db) -> anyhow::Result<()> {
     running.connect_demo_webhook(addr);
     tracing::info!("listening on http://{addr}");
     println!("Card desk is running at http://{addr}");
-    axum::serve(listener, running.router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        running
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     db.close().await;
     Ok(())
 }

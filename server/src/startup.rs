@@ -110,6 +110,7 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
     let state = AppState {
         db: db.clone(),
         sync: SyncHandle::new(config.sync.clone()),
+        login_throttle: Default::default(),
         webhook_secret,
         gocards: if demo_mode {
             GoCardsHandle::new_simulator(client)

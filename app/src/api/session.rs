@@ -18,6 +18,18 @@ pub async fn login(username: String, password: String) -> Result<(), LoginError>
     {
         return Err(LoginError::InvalidCredentials);
     }
+    let app = access::app_state()?;
+    let address = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .ok()
+        .map(|info| info.0.ip());
+    let throttled = |wait: std::time::Duration| LoginError::Throttled {
+        retry_after_secs: wait.as_secs().max(1),
+    };
+    if let Err(wait) = app.login_throttle.check(&username, address) {
+        tracing::warn!(username = %username, "log-in refused: too many failed attempts");
+        return Err(throttled(wait));
+    }
     let mut session = access::auth_session().await?;
     let user = session
         .authenticate(Credentials {
@@ -31,13 +43,25 @@ pub async fn login(username: String, password: String) -> Result<(), LoginError>
         })?;
     let Some(user) = user else {
         tracing::info!(username = %username, "failed login");
+        if let Some(wait) = app.login_throttle.record_failure(&username, address) {
+            return Err(throttled(wait));
+        }
         return Err(LoginError::InvalidCredentials);
     };
-    // axum-login cycles the session id here, so a planted id is useless.
+    // axum-login cycles the session id when an anonymous session logs in; a session that
+    // was already logged in (another user on the same browser) gets a new id here too, so
+    // no id from before the log-in is ever valid after it.
+    let was_logged_in = session.user.is_some();
     session.login(&user).await.map_err(|e| {
         tracing::error!(error = %e, "could not store the session");
         LoginError::Internal
     })?;
+    if was_logged_in {
+        session.session.cycle_id().await.map_err(|e| {
+            tracing::error!(error = %e, "could not renew the session id");
+            LoginError::Internal
+        })?;
+    }
     tracing::info!(username = %user.username, role = %user.role, "logged in");
     leptos_axum::redirect("/search");
     Ok(())

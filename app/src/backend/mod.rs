@@ -10,5 +10,6 @@ pub mod services;
 pub mod settings;
 mod state;
 pub mod sync;
+pub mod throttle;
 
 pub use state::{AppState, GoCardsHandle};

@@ -90,4 +90,6 @@ pub struct AppState {
     /// The key of `X-GoCards-Signature` on `POST /webhooks/gocards`; `None` refuses every
     /// event. Generated in demo mode, where the simulator signs with it.
     pub webhook_secret: Option<secrecy::SecretString>,
+    /// Failed log-ins per username and per address.
+    pub login_throttle: Arc<super::throttle::LoginThrottle>,
 }

@@ -13,6 +13,7 @@ mod gocards_contract;
 mod http_api;
 mod import;
 mod processes;
+mod security;
 mod storage;
 mod sync;
 mod update_card_order;

@@ -323,3 +323,61 @@ async fn replicas_on_one_postgresql_take_turns_and_one_takes_over_from_a_dead_ho
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_the_log() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/cards.db?mode=rwc", data.path().display());
+    let db = Db::connect(&url, 4).await.expect("db");
+    db.insert_cards(&open_cards("LOGS", 20), |_| {})
+        .await
+        .expect("cards");
+    let (sim, sim_url) = start_sim().await;
+    register(&sim, &db).await;
+    let webhook_secret = "Webhook-secret-for-the-log-test-71c2";
+    let log_path = data.path().join("server.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &url)
+        .env("DATA_DIR", data.path())
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_SITE_ROOT", data.path().join("site"))
+        .env("GOCARDS_BASE_URL", &sim_url)
+        .env("GOCARDS_CLIENT_ID", &sim.config().client_id)
+        .env("GOCARDS_CLIENT_SECRET", &sim.config().client_secret)
+        .env("GOCARDS_ORGANISATION_ID", &sim.config().organisation_id)
+        .env("GOCARDS_WEBHOOK_SECRET", webhook_secret)
+        .env("SYNC_INTERVAL_SECS", "1")
+        .env(
+            "RUST_LOG",
+            "trace,hyper=info,h2=info,tokio=info,runtime=info",
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    let mut child = command.spawn().expect("server");
+    // Let a sync run (a token request with the secret, then the listing).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while runs(&db).await.iter().all(|run| run.status != "completed") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    kill(&mut child);
+    let text = std::fs::read_to_string(&log_path).expect("log");
+    assert!(
+        text.contains("batch sync"),
+        "the log was written: {} bytes",
+        text.len()
+    );
+    assert!(
+        !text.contains(&sim.config().client_secret),
+        "the GO Cards secret is in the log"
+    );
+    assert!(
+        !text.contains(webhook_secret),
+        "the webhook secret is in the log"
+    );
+}

@@ -25,7 +25,7 @@ use super::{duration_ms, SyncSettings};
 use crate::backend::db::cards::CardRow;
 use crate::backend::db::history::NewHistory;
 use crate::backend::db::sync::{RunCounts, NEEDS_ATTENTION_RUNS};
-use crate::backend::db::{now_ms, Db};
+use crate::backend::db::{now_ms, Db, DbKind};
 use crate::backend::gocards::{CardInfo, GoCardsClient, GoCardsError, ListCursor};
 use crate::domain::{apply, CardId, CardState, GoCardsStatus, Outcome};
 use crate::model::{HistoryKind, HistorySource};
@@ -57,6 +57,9 @@ impl From<sqlx::Error> for Stop {
         Stop::Storage(err)
     }
 }
+
+/// A listed card: its index in the page, id, stored state and what applying it did.
+type Listed = (usize, String, Option<CardState>, Result<CardResult, String>);
 
 /// What one card's report did.
 enum CardResult {
@@ -231,34 +234,46 @@ impl Run<'_> {
             .into_iter()
             .map(|card| (card.card_id.clone(), card))
             .collect();
+        // GO Cards lists every card of the organisation; only ours matter here.
+        let ours: Vec<(usize, &CardInfo, CardRow)> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(index, item)| {
+                stored.remove(&item.card_id).map(|card| (index, item, card))
+            })
+            .collect();
+        // Each card is its own transaction. PostgreSQL commits them side by side (its
+        // commits wait on the disk, so they overlap well); SQLite has one writer, so one
+        // at a time there.
+        let in_flight = match self.db.kind() {
+            DbKind::Postgres => self.settings.concurrency.max(1),
+            DbKind::Sqlite => 1,
+        };
+        let pending: Vec<_> = ours
+            .into_iter()
+            .map(|(index, item, card)| self.apply_listed(index, item, card))
+            .collect();
+        let results: Vec<Listed> = futures::stream::iter(pending)
+            .buffered(in_flight)
+            .collect()
+            .await;
+
         let mut first_failure = None;
         let mut touches: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (index, item) in items.iter().enumerate() {
-            // GO Cards lists every card of the organisation; only ours matter here.
-            let Some(card) = stored.remove(&item.card_id) else {
-                continue;
-            };
+        for (index, card_id, state, result) in results {
             self.counts.checked += 1;
-            let state = card.state();
-            match self
-                .apply_card(card, &item.status, item.failure_reason.as_deref())
-                .await
-            {
+            match result {
                 Ok(CardResult::Changed) => self.counts.changed += 1,
                 Ok(CardResult::Unchanged { touch }) => {
                     self.counts.unchanged += 1;
                     if let Some(status) = touch {
-                        touches
-                            .entry(status)
-                            .or_default()
-                            .push(item.card_id.clone());
+                        touches.entry(status).or_default().push(card_id);
                     }
                 }
                 Err(message) => {
                     self.counts.failed += 1;
                     first_failure.get_or_insert(index);
-                    self.card_error(&item.card_id, state, &message, None)
-                        .await?;
+                    self.card_error(&card_id, state, &message, None).await?;
                 }
             }
         }
@@ -266,6 +281,14 @@ impl Run<'_> {
             self.db.touch_checked(&ids, &status).await?;
         }
         Ok(first_failure)
+    }
+
+    async fn apply_listed(&self, index: usize, item: &CardInfo, card: CardRow) -> Listed {
+        let state = card.state();
+        let result = self
+            .apply_card(card, &item.status, item.failure_reason.as_deref())
+            .await;
+        (index, item.card_id.clone(), state, result)
     }
 
     /// Applies what GO Cards reported for `card`. A change that loses a race with another

@@ -103,7 +103,10 @@ pub async fn spawn_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp {
         .clone()
         .expect("demo mode runs the simulator");
     tokio::spawn(async move {
-        let _ = axum::serve(listener, running.router).await;
+        let service = running
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let _ = axum::serve(listener, service).await;
     });
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -1,0 +1,279 @@
+//! The app as an attacker meets it: log-in throttling, session fixation, cross-origin
+//! writes to every server function, security headers, and secrets that never leave the server.
+
+use crate::common;
+
+use common::app::{session_cookie, spawn, TestApp, ADMIN, OPERATOR};
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+async fn login_attempt(app: &TestApp, user: &str, password: &str) -> (u16, String) {
+    let reply = app
+        .http
+        .post(format!("{}/api/login", app.base))
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .expect("login");
+    let status = reply.status().as_u16();
+    (status, reply.text().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_and_successes_never_count() {
+    let test_db = common::db::sqlite().await;
+    let app = spawn(test_db.db.clone()).await;
+    // Many good log-ins: never throttled.
+    for _ in 0..30 {
+        let (status, _) = login_attempt(&app, ADMIN.0, ADMIN.1).await;
+        assert!(status < 400, "a good log-in: {status}");
+    }
+    for attempt in 1..=5 {
+        let (status, body) = login_attempt(&app, OPERATOR.0, "wrong-password").await;
+        assert_eq!(status, 401, "failure {attempt}: {body}");
+        assert!(body.contains("Invalid username or password"), "{body}");
+    }
+    let (status, body) = login_attempt(&app, OPERATOR.0, "wrong-password").await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("Too many failed attempts. Wait"), "{body}");
+    // Blocked means blocked: the right password does not get through either.
+    let (status, _) = login_attempt(&app, OPERATOR.0, OPERATOR.1).await;
+    assert_eq!(status, 429);
+    // Other users are not affected.
+    let (status, _) = login_attempt(&app, ADMIN.0, ADMIN.1).await;
+    assert!(status < 400, "{status}");
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_log_in() {
+    let test_db = common::db::sqlite().await;
+    let app = spawn(test_db.db.clone()).await;
+    let first = app.login(OPERATOR).await;
+    // Log in again, presenting the first session: a new id comes back.
+    let reply = app
+        .http
+        .post(format!("{}/api/login", app.base))
+        .header("cookie", &first)
+        .form(&[("username", OPERATOR.0), ("password", OPERATOR.1)])
+        .send()
+        .await
+        .expect("login");
+    let second = session_cookie(&reply).expect("a new cookie");
+    assert_ne!(first, second);
+    // The old id no longer opens anything.
+    let (status, _) = app
+        .call("search_cards", Some(&first), json!({"search": {}}))
+        .await;
+    assert_eq!(status, 401);
+    // A planted id (never issued) is not adopted either.
+    let planted = "carddesk.sid=planted-by-an-attacker";
+    let reply = app
+        .http
+        .post(format!("{}/api/login", app.base))
+        .header("cookie", planted)
+        .form(&[("username", OPERATOR.0), ("password", OPERATOR.1)])
+        .send()
+        .await
+        .expect("login");
+    assert_ne!(session_cookie(&reply).as_deref(), Some(planted));
+}
+
+#[tokio::test]
+async fn a_cross_origin_post_to_any_server_function_is_refused() {
+    let test_db = common::db::sqlite().await;
+    let app = spawn(test_db.db.clone()).await;
+    let admin = app.login(ADMIN).await;
+    let paths: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_owned())
+        .collect();
+    assert!(paths.len() >= 15, "{paths:?}");
+    let audit_before = app.db.count_audit().await.expect("audit");
+    for path in &paths {
+        for (origin, site) in [
+            (Some("https://evil.example"), None),
+            (None, Some("cross-site")),
+        ] {
+            let mut request = app
+                .http
+                .post(format!("{}{path}", app.base))
+                .header("cookie", &admin)
+                .header("content-type", "application/json")
+                .body("{}");
+            if let Some(origin) = origin {
+                request = request.header("origin", origin);
+            }
+            if let Some(site) = site {
+                request = request.header("sec-fetch-site", site);
+            }
+            let status = request.send().await.expect("post").status().as_u16();
+            assert_eq!(status, 403, "{path} from {origin:?} / {site:?}");
+        }
+    }
+    assert_eq!(app.db.count_audit().await.expect("audit"), audit_before);
+    assert!(app.db.sync_runs(1).await.expect("runs").is_empty());
+}
+
+#[tokio::test]
+async fn pages_carry_a_nonce_csp_and_the_other_security_headers() {
+    let test_db = common::db::sqlite().await;
+    let app = spawn(test_db.db.clone()).await;
+    let reply = app
+        .http
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .expect("page");
+    let headers = reply.headers().clone();
+    let html = reply.text().await.expect("html");
+    let csp = headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .expect("a CSP")
+        .to_owned();
+    for part in [
+        "default-src 'self'",
+        "'wasm-unsafe-eval'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ] {
+        assert!(csp.contains(part), "{part} in {csp}");
+    }
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce");
+    assert!(nonce.len() >= 16, "{nonce}");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the inline scripts carry it"
+    );
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(
+        headers
+            .get("x-content-type-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("nosniff")
+    );
+    assert_eq!(
+        headers.get("x-frame-options").and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
+    // A new nonce per response.
+    let again = app
+        .http
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .expect("page");
+    let csp_again = again
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(csp, csp_again);
+}
+
+#[tokio::test]
+async fn secrets_never_reach_pages_or_server_function_replies() {
+    let test_db = common::db::sqlite().await;
+    let app = spawn(test_db.db.clone()).await;
+    let admin = app.login(ADMIN).await;
+    // A client secret saved in the settings view, and the webhook key of demo mode.
+    let client_secret = "Cl1entSecret-never-shown-8d1e";
+    let (status, body) = app
+        .call(
+            "save_gocards_connection",
+            Some(&admin),
+            json!({"settings": {"client_secret": client_secret}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let webhook_secret = app
+        .state
+        .webhook_secret
+        .as_ref()
+        .expect("demo webhook key")
+        .expose_secret()
+        .to_owned();
+    let mut seen = String::new();
+    for page in [
+        "/search",
+        "/admin/gocards",
+        "/admin/sync",
+        "/admin/audit",
+        "/admin/users",
+    ] {
+        let html = app
+            .http
+            .get(format!("{}{page}", app.base))
+            .header("cookie", &admin)
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        seen.push_str(&html);
+    }
+    for endpoint in [
+        "gocards_connection",
+        "sync_status",
+        "admin_audit_log",
+        "admin_users",
+        "whoami",
+    ] {
+        let (_, body) = app.call(endpoint, Some(&admin), json!({})).await;
+        seen.push_str(&body.to_string());
+    }
+    let (_, body) = app
+        .call(
+            "test_gocards_connection",
+            Some(&admin),
+            json!({"settings": {}}),
+        )
+        .await;
+    seen.push_str(&body.to_string());
+    assert!(seen.len() > 10_000, "the pages were read");
+    assert!(!seen.contains(client_secret), "the client secret leaked");
+    assert!(!seen.contains(&webhook_secret), "the webhook secret leaked");
+}
+
+#[tokio::test]
+async fn holder_names_with_markup_are_shown_inert() {
+    let test_db = common::db::sqlite().await;
+    let app = spawn(test_db.db.clone()).await;
+    let card = app::backend::db::cards::NewCard {
+        card_id: "CA2500000001-XSSX0001".into(),
+        first_name: "<script>alert(1)</script>".into(),
+        last_name: "<img src=x onerror=alert(2)>".into(),
+        email: "x@example.org".into(),
+        employee_id: "\"><b>E</b>".into(),
+        state: app::domain::CardState::Ordered,
+        ordered_at: Some(1_763_000_000_000),
+    };
+    app.db.insert_cards(&[card], |_| {}).await.expect("insert");
+    let operator = app.login(OPERATOR).await;
+    for page in ["/cards/CA2500000001-XSSX0001", "/search?status=ordered"] {
+        let html = app
+            .http
+            .get(format!("{}{page}", app.base))
+            .header("cookie", &operator)
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(!html.contains("<script>alert(1)"), "{page}");
+        assert!(!html.contains("<img src=x"), "{page}");
+        assert!(!html.contains("<b>E</b>"), "{page}");
+        if page.starts_with("/cards") {
+            assert!(
+                html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+                "{page} shows it as text"
+            );
+        }
+    }
+}
