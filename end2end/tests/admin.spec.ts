@@ -92,6 +92,8 @@ test("Additional Commands: enabled per state, seen by operators at once, refused
     await admin.getByRole("link", { name: "ADMIN", exact: true }).click();
     await expect(admin).toHaveURL(/\/admin\/cards$/);
     await hydrated(admin);
+    // A client-side navigation: the tabs come with the page's data, a moment later.
+    await expect(admin.getByRole("tab")).toHaveCount(11);
     const tabs = await admin.getByRole("tab").allTextContents();
     expect(tabs.map((t) => t.trim())).toEqual([
       "Registered", "Processing", "Ordered", "In production", "Produced",
