@@ -25,23 +25,29 @@ test("search by status shows only cards in that state, and lives in the URL", as
   await search.search({ status: "In production" });
   await expect(page).toHaveURL(/status=in_production/);
   await expect(search.rows().first()).toBeVisible();
-  const states = await search.statusCells().allTextContents();
-  expect(states.length).toBeGreaterThan(0);
-  expect(new Set(states)).toEqual(new Set(["In production"]));
+  // The rows of the page before may still be shown for a moment: wait for the new ones.
+  await expect
+    .poll(async () => new Set(await search.statusCells().allTextContents()))
+    .toEqual(new Set(["In production"]));
   await page.screenshot({ path: "../docs/screenshots/search.png", fullPage: true });
   await page.reload();
   await hydrated(page);
   await expect(page.getByLabel("Status")).toHaveValue("in_production");
-  expect(new Set(await search.statusCells().allTextContents())).toEqual(new Set(["In production"]));
+  await expect
+    .poll(async () => new Set(await search.statusCells().allTextContents()))
+    .toEqual(new Set(["In production"]));
 });
 
 test("search by last name is a case-insensitive prefix, including å, ä, ö", async ({ page }) => {
   const search = new SearchPage(page);
   await search.search({ lastName: "öST" });
   await expect(search.rows().first()).toBeVisible();
-  const holders = await page.locator("table tbody tr td:nth-child(2)").allTextContents();
-  expect(holders.length).toBeGreaterThan(0);
-  for (const h of holders) expect(h).toMatch(/ Östberg$/);
+  await expect
+    .poll(async () => {
+      const holders = await page.locator("table tbody tr td:nth-child(2)").allTextContents();
+      return holders.length > 0 && holders.every((h) => / Östberg$/.test(h));
+    })
+    .toBe(true);
 });
 
 test("paging moves through the results, and back and forward keep the search", async ({ page }) => {
@@ -69,9 +75,12 @@ test("sorting by a column header orders the rows", async ({ page }) => {
   await page.getByRole("columnheader", { name: "Ordered" }).getByRole("link").click();
   await expect(page).toHaveURL(/sort=-ordered/);
   await expect(page.getByRole("columnheader", { name: "Ordered" })).toHaveAttribute("aria-sort", "descending");
-  const dates = await page.locator("table tbody tr td:nth-child(4)").allTextContents();
-  const sorted = [...dates].sort().reverse();
-  expect(dates).toEqual(sorted);
+  await expect
+    .poll(async () => {
+      const dates = await page.locator("table tbody tr td:nth-child(4)").allTextContents();
+      return dates.length > 0 && dates.join("|") === [...dates].sort().reverse().join("|");
+    })
+    .toBe(true);
 });
 
 test("a search that finds nothing says so", async ({ page }) => {
