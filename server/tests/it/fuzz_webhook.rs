@@ -4,7 +4,7 @@
 //!
 //! `FUZZ_CASES` sets the number of cases (default 2,000 in `make test`; the figure in
 //! BENCHMARKS.md comes from `FUZZ_CASES=100000`). Failing inputs are kept by proptest under
-//! `server/proptest-regressions/` and replayed first.
+//! `server/tests/it/fuzz_webhook.proptest-regressions` and replayed first.
 
 use crate::common;
 
@@ -97,7 +97,9 @@ fn any_webhook_body_is_handled_without_panic_or_partial_writes() {
     let secret = SecretString::from(SECRET);
     let mut runner = TestRunner::new(Config {
         cases: cases(),
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/it/fuzz_webhook.proptest-regressions",
+        ))),
         ..Config::default()
     });
     let input = prop_oneof![
