@@ -3,7 +3,7 @@
 //! the lease in the database makes sure only one of them runs at a time.
 
 use app::backend::db::now_ms;
-use app::backend::sync::{self, duration_ms_pub};
+use app::backend::sync::{self, duration_ms};
 use app::backend::AppState;
 
 /// Starts the scheduler in the background. The first scheduled run comes one interval
@@ -15,7 +15,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             Ok(schedule) => {
                 let next = schedule
                     .interval()
-                    .map(|interval| now_ms() + duration_ms_pub(interval));
+                    .map(|interval| now_ms() + duration_ms(interval));
                 if let Err(error) = state.db.sync_schedule(next, next.is_some()).await {
                     tracing::error!(%error, "could not schedule the batch sync");
                 }

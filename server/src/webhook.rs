@@ -46,6 +46,7 @@ async fn handle(
                     StatusCode::UNAUTHORIZED
                 }
                 WebhookError::Malformed(_) => StatusCode::BAD_REQUEST,
+                WebhookError::ChangedMeanwhile => StatusCode::SERVICE_UNAVAILABLE,
                 WebhookError::Storage(error) => {
                     tracing::error!(%error, "webhook event could not be stored");
                     return (

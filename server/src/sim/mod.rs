@@ -94,11 +94,6 @@ impl Simulator {
         }
     }
 
-    /// Stops posting events.
-    pub fn clear_webhook(&self) {
-        self.state.set_webhook(None);
-    }
-
     /// Moves every open card one step forward, like `POST /sim/advance`.
     pub fn advance(&self) {
         self.state.advance();

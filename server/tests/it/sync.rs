@@ -101,10 +101,9 @@ fn new_card(card_id: &str, state: CardState) -> NewCard {
     }
 }
 
-/// Adds open orders to the desk and to the simulator (as ORDERED / IN_PRODUCTION). The
-/// simulator's demo webhook is switched off, so that only the sync brings changes.
+/// Adds open orders to the desk and to the simulator (as ORDERED / IN_PRODUCTION). The test
+/// app does not connect the demo webhook, so only the sync brings changes.
 async fn add_cards(app: &TestApp, cards: &[(&str, CardState)]) {
-    app.sim.clear_webhook();
     let new: Vec<NewCard> = cards
         .iter()
         .map(|(id, state)| new_card(id, *state))

@@ -66,7 +66,8 @@ pub struct NewCard {
 /// Rows per multi-row INSERT: 13 parameters each stays under both engines' limits.
 const INSERT_CHUNK: usize = 1000;
 
-const CARD_COLUMNS: &str = "c.card_id, c.state, c.ordered_at, c.last_checked_at, c.version, \
+pub(super) const CARD_COLUMNS: &str =
+    "c.card_id, c.state, c.ordered_at, c.last_checked_at, c.version, \
     c.gocards_status, c.failure_reason, h.first_name, h.last_name, h.email, h.employee_id";
 
 impl Db {

@@ -8,7 +8,7 @@
 
 use sqlx::{FromRow, QueryBuilder};
 
-use super::cards::CardRow;
+use super::cards::{CardRow, CARD_COLUMNS};
 use super::{now_ms, on_pool, Db};
 
 /// The sync's state row.
@@ -71,9 +71,6 @@ pub const NEEDS_ATTENTION_RUNS: i64 = 3;
 const RUN_COLUMNS: &str = "id, holder, started_by, started_at, ended_at, status, phase, total, \
     checked, changed, unchanged, failed, error";
 
-const CARD_COLUMNS: &str = "c.card_id, c.state, c.ordered_at, c.last_checked_at, c.version, \
-    c.gocards_status, c.failure_reason, h.first_name, h.last_name, h.email, h.employee_id";
-
 impl Db {
     pub async fn sync_state(&self) -> Result<SyncStateRow, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, SyncStateRow>(
@@ -87,6 +84,7 @@ impl Db {
 
     /// Takes the lease for `holder` until `until` when a run is due (scheduled time passed,
     /// or "Run now" asked) and no other live process holds it. `true`: this process runs.
+    /// `requested_by` is kept only when "Run now" is what made the run due.
     pub async fn sync_try_acquire(
         &self,
         holder: &str,
@@ -94,7 +92,8 @@ impl Db {
         until: i64,
     ) -> Result<bool, sqlx::Error> {
         let done = on_pool!(self, pool => sqlx::query(
-            "UPDATE sync_state SET lease_holder = $1, lease_until = $2, run_requested = 0 \
+            "UPDATE sync_state SET lease_holder = $1, lease_until = $2, run_requested = 0, \
+             requested_by = CASE WHEN run_requested = 1 THEN requested_by ELSE NULL END \
              WHERE id = 1 \
              AND (lease_holder IS NULL OR lease_until IS NULL OR lease_until < $3 OR lease_holder = $1) \
              AND (run_requested = 1 OR (next_run_at IS NOT NULL AND next_run_at <= $3))",

@@ -27,6 +27,10 @@ pub enum WebhookError {
     BadSignature,
     #[error("The body is not a GO Cards event: {0}")]
     Malformed(String),
+    /// The card changed under two attempts in a row; the event is not recorded, so a
+    /// redelivery applies it.
+    #[error("The card was being changed at the same moment; deliver the event again.")]
+    ChangedMeanwhile,
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
 }
@@ -131,8 +135,7 @@ pub async fn receive(
         }
     }
     let Some(outcome) = outcome else {
-        // Two races in a row: leave the event unrecorded so a redelivery applies it.
-        return Err(WebhookError::Storage(sqlx::Error::WorkerCrashed));
+        return Err(WebhookError::ChangedMeanwhile);
     };
     if !db.webhook_event_record(event_id, card_id.as_str()).await? {
         return Ok(WebhookOutcome::Duplicate);

@@ -114,16 +114,16 @@ pub async fn run_if_due(
 ) -> Result<Option<RunReport>, sqlx::Error> {
     let settings = sync.settings();
     let holder = sync.holder();
-    let requested = db.sync_state().await?;
     let now = now_ms();
     let ttl = duration_ms(settings.lease_ttl);
     if !db.sync_try_acquire(holder, now, now + ttl).await? {
         return Ok(None);
     }
-    let started_by = match (requested.run_requested, requested.requested_by) {
-        (1, Some(by)) => by,
-        _ => "schedule".to_owned(),
-    };
+    let started_by = db
+        .sync_state()
+        .await?
+        .requested_by
+        .unwrap_or_else(|| "schedule".to_owned());
     tracing::info!(%holder, %started_by, "batch sync starting");
 
     // Renew the lease while the run goes on; if it is lost (this process stalled past the
@@ -177,10 +177,6 @@ pub async fn request_run(db: &Db, sync: &SyncHandle, by: &str) -> Result<(), sql
     Ok(())
 }
 
-pub fn duration_ms_pub(duration: Duration) -> i64 {
-    duration_ms(duration)
-}
-
-pub(crate) fn duration_ms(duration: Duration) -> i64 {
+pub fn duration_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
 }

@@ -262,19 +262,8 @@ impl Run<'_> {
         let mut touches: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (index, card_id, state, result) in results {
             self.counts.checked += 1;
-            match result {
-                Ok(CardResult::Changed) => self.counts.changed += 1,
-                Ok(CardResult::Unchanged { touch }) => {
-                    self.counts.unchanged += 1;
-                    if let Some(status) = touch {
-                        touches.entry(status).or_default().push(card_id);
-                    }
-                }
-                Err(message) => {
-                    self.counts.failed += 1;
-                    first_failure.get_or_insert(index);
-                    self.card_error(&card_id, state, &message, None).await?;
-                }
+            if !self.count(card_id, state, result, &mut touches).await? {
+                first_failure.get_or_insert(index);
             }
         }
         for (status, ids) in touches {
@@ -289,6 +278,32 @@ impl Run<'_> {
             .apply_card(card, &item.status, item.failure_reason.as_deref())
             .await;
         (index, item.card_id.clone(), state, result)
+    }
+
+    /// Counts one applied card; an unchanged one joins `touches` (its `last checked` is
+    /// written with the page), a failed one gets its error rows. `false`: it failed.
+    async fn count(
+        &mut self,
+        card_id: String,
+        state: Option<CardState>,
+        result: Result<CardResult, String>,
+        touches: &mut BTreeMap<String, Vec<String>>,
+    ) -> Result<bool, Stop> {
+        match result {
+            Ok(CardResult::Changed) => self.counts.changed += 1,
+            Ok(CardResult::Unchanged { touch }) => {
+                self.counts.unchanged += 1;
+                if let Some(status) = touch {
+                    touches.entry(status).or_default().push(card_id);
+                }
+            }
+            Err(message) => {
+                self.counts.failed += 1;
+                self.card_error(&card_id, state, &message, None).await?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Applies what GO Cards reported for `card`. A change that loses a race with another
@@ -403,22 +418,10 @@ impl Run<'_> {
                         found_again.push(card_id.clone());
                     }
                     let state = card.state();
-                    match self
+                    let result = self
                         .apply_card(card, &info.status, info.failure_reason.as_deref())
-                        .await
-                    {
-                        Ok(CardResult::Changed) => self.counts.changed += 1,
-                        Ok(CardResult::Unchanged { touch }) => {
-                            self.counts.unchanged += 1;
-                            if let Some(status) = touch {
-                                touches.entry(status).or_default().push(card_id);
-                            }
-                        }
-                        Err(message) => {
-                            self.counts.failed += 1;
-                            self.card_error(&card_id, state, &message, None).await?;
-                        }
-                    }
+                        .await;
+                    self.count(card_id, state, result, &mut touches).await?;
                 }
                 Err(err) => {
                     self.counts.failed += 1;
