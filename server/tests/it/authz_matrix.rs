@@ -14,15 +14,15 @@ use serde_json::{json, Value};
 /// How a function's arguments are encoded: JSON (`input = Json`) or a URL-encoded form
 /// (the default codec).
 #[derive(Clone, Copy, Debug)]
-enum Body {
+pub(crate) enum Body {
     Json,
     Form,
 }
 
 /// The expected status for anonymous, operator and admin.
-struct Case {
-    body: Body,
-    payload: Value,
+pub(crate) struct Case {
+    pub(crate) body: Body,
+    pub(crate) payload: Value,
     expect: [u16; 3],
     /// Admins only: a refused call must leave every setting, user and audit line as it was.
     admin_only: bool,
@@ -48,7 +48,7 @@ fn admin_fn(payload: Value) -> Case {
 
 /// Keyed by path. The login payload has a wrong password on purpose: a successful log-in
 /// would replace the caller's session.
-fn table() -> BTreeMap<&'static str, Case> {
+pub(crate) fn table() -> BTreeMap<&'static str, Case> {
     let card = "CA2202040404-5GG3F4C8";
     BTreeMap::from([
         (

@@ -9,7 +9,7 @@ mod admin_connection;
 mod admin_pages;
 mod admin_users;
 mod authz_matrix;
-mod fuzz_webhook;
+mod fuzz;
 mod gocards_contract;
 mod http_api;
 mod import;

@@ -11,6 +11,6 @@ mod error_replies;
 mod listing;
 mod orders;
 mod simulator;
-mod support;
+pub mod support;
 mod tokens;
 mod transport_faults;
