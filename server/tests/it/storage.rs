@@ -291,3 +291,94 @@ async fn commands_users_and_bulk_inserts() {
         assert_eq!(existing, vec!["CA0000000001-ABCD0001".to_owned()]);
     }
 }
+
+/// A common prefix (at least `SORT_MATCHES_UP_TO` matches) sorted by card ID is walked in
+/// card order; a rare one is found through the prefix index and sorted. Both plans give the
+/// same pages.
+#[tokio::test]
+async fn both_search_plans_give_the_same_pages() {
+    use app::backend::db::cards::{SearchPlan, SORT_MATCHES_UP_TO};
+    use app::backend::db::Db;
+
+    let common_count = SORT_MATCHES_UP_TO as usize + 500;
+    let states = [
+        CardState::Ordered,
+        CardState::InProduction,
+        CardState::Produced,
+    ];
+    let mut cards: Vec<NewCard> = (0..common_count)
+        // Card ids out of name order, so the two plans really differ in what they read.
+        .map(|i| {
+            card(
+                (i * 7_919) % 1_000_000 + 1,
+                "Nils",
+                &format!("Berg{i}"),
+                states[i % 3],
+            )
+        })
+        .collect();
+    for i in 0..40 {
+        cards.push(card(2_000_000 + i, "Rare", "Zetterlund", states[i % 3]));
+    }
+    for t in common::db::both().await {
+        let db = &t.db;
+        db.insert_cards(&cards, |_| {}).await.expect("insert");
+        for (last_name, status, expected_plan) in [
+            ("b", None, SearchPlan::InCardOrder),
+            ("berg1", None, SearchPlan::ByPrefix),
+            ("b", Some(CardState::Ordered), SearchPlan::ByPrefix),
+            ("zet", None, SearchPlan::ByPrefix),
+        ] {
+            for page in [1, 2, 40] {
+                let search = CardSearch {
+                    status,
+                    last_name: last_name.into(),
+                    page,
+                    sort: Sort::default(),
+                    ..Default::default()
+                };
+                let plan = db.search_plan(&search).await.expect("plan");
+                let expected = if page > 20 {
+                    SearchPlan::ByPrefix
+                } else {
+                    expected_plan
+                };
+                assert_eq!(
+                    plan, expected,
+                    "{}: {last_name} {status:?} page {page}",
+                    t.name
+                );
+                let mut pages = Vec::new();
+                for plan in [SearchPlan::ByPrefix, SearchPlan::InCardOrder] {
+                    let (sql, binds) = Db::search_sql(&search, plan);
+                    let ids: Vec<String> = app::on_pool!(db, pool => {
+                        let mut q = sqlx::query_scalar::<_, String>(&sql);
+                        for b in &binds {
+                            q = q.bind(b);
+                        }
+                        q.fetch_all(pool).await
+                    })
+                    .expect("page");
+                    pages.push(ids);
+                }
+                assert_eq!(
+                    pages[0], pages[1],
+                    "{}: {last_name} {status:?} page {page}",
+                    t.name
+                );
+                let (found, _) = db.search_cards(&search).await.expect("search");
+                let found: Vec<String> = found.into_iter().map(|c| c.card_id).collect();
+                assert_eq!(found[..], pages[0][..found.len()], "{}", t.name);
+                if last_name == "zet" && page == 1 {
+                    assert_eq!(found.len(), 40);
+                }
+                if last_name == "b" && status.is_none() && page == 1 {
+                    assert_eq!(found.len(), PAGE_SIZE);
+                    let mut sorted = found.clone();
+                    sorted.sort();
+                    assert_eq!(found, sorted, "in card-ID order");
+                }
+            }
+        }
+    }
+}

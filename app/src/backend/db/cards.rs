@@ -70,20 +70,32 @@ pub(super) const CARD_COLUMNS: &str =
     "c.card_id, c.state, c.ordered_at, c.last_checked_at, c.version, \
     c.gocards_status, c.failure_reason, h.first_name, h.last_name, h.email, h.employee_id";
 
+/// How a page sorted by card ID is found when a holder prefix narrows the search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchPlan {
+    /// Find the matches through a prefix index, then sort them: cheap while they are few,
+    /// and the only plan for the other sort orders.
+    ByPrefix,
+    /// Walk the cards in card-ID order, keep the matches, and stop after the page: cheap when
+    /// matches are common (a one-letter prefix, tens of thousands of them), where sorting
+    /// them all is not.
+    InCardOrder,
+}
+
+/// Below this many matches, sorting them is cheaper than walking the cards in order.
+pub const SORT_MATCHES_UP_TO: i64 = 10_000;
+/// Past this page, walking in card order reads too far; the matches are sorted instead.
+const WALK_PAGES_UP_TO: u32 = 20;
+
 impl Db {
-    /// The SQL and its text parameters for one page of `search` (one row more than a page,
-    /// to tell whether another follows). Public so the benchmark can time the bare query.
-    pub fn search_sql(search: &CardSearch) -> (String, Vec<String>) {
-        // The page is found and sorted on `cards` alone (covering indexes), then joined to
-        // the holders for its rows only.
-        let mut inner = String::from(
-            "SELECT card_id, holder_id, state, ordered_at, last_checked_at, last_name_key, \
-             first_name_key FROM cards c WHERE 1 = 1",
-        );
+    /// The WHERE clause of `search` and its text parameters. With [`SearchPlan::InCardOrder`]
+    /// the prefix conditions are written so that neither engine uses a prefix index for them.
+    fn search_filter(search: &CardSearch, plan: SearchPlan) -> (String, Vec<String>) {
+        let mut filter = String::from("1 = 1");
         let mut binds: Vec<String> = Vec::new();
         if let Some(state) = search.status {
             binds.push(state.as_str().to_owned());
-            inner.push_str(&format!(" AND c.state = ${}", binds.len()));
+            filter.push_str(&format!(" AND c.state = ${}", binds.len()));
         }
         for (column, value) in [
             ("c.last_name_key", &search.last_name),
@@ -95,17 +107,74 @@ impl Db {
             if key.is_empty() {
                 continue;
             }
+            let column = match plan {
+                SearchPlan::ByPrefix => column.to_owned(),
+                SearchPlan::InCardOrder => format!("({column} || '')"),
+            };
             // A prefix is the range [key, key + U+10FFFF): both engines compare these
             // columns bytewise, so the range uses the index.
             let upper = format!("{key}\u{10FFFF}");
             binds.push(key);
             binds.push(upper);
-            inner.push_str(&format!(
+            filter.push_str(&format!(
                 " AND {column} >= ${} AND {column} < ${}",
                 binds.len() - 1,
                 binds.len()
             ));
         }
+        (filter, binds)
+    }
+
+    /// Whether `search` is sorted by card ID and narrowed by a holder prefix, on an early
+    /// page: the case where the plan matters.
+    fn plan_matters(search: &CardSearch) -> bool {
+        search.sort.column == SortColumn::CardId
+            && search.page() <= WALK_PAGES_UP_TO
+            && [
+                &search.last_name,
+                &search.first_name,
+                &search.email,
+                &search.employee_id,
+            ]
+            .iter()
+            .any(|v| !search_key(v).is_empty())
+    }
+
+    /// The cheaper plan for `search`: matches are counted through the prefix index, up to
+    /// [`SORT_MATCHES_UP_TO`], and walked in card order when there are at least that many.
+    pub async fn search_plan(&self, search: &CardSearch) -> Result<SearchPlan, sqlx::Error> {
+        if !Self::plan_matters(search) {
+            return Ok(SearchPlan::ByPrefix);
+        }
+        let (filter, binds) = Self::search_filter(search, SearchPlan::ByPrefix);
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM cards c WHERE {filter} LIMIT {SORT_MATCHES_UP_TO}) m"
+        );
+        let matches: i64 = on_pool!(self, pool => {
+            let mut query = sqlx::query_scalar::<_, i64>(&sql);
+            for bind in &binds {
+                query = query.bind(bind);
+            }
+            query.fetch_one(pool).await
+        })?;
+        Ok(if matches >= SORT_MATCHES_UP_TO {
+            SearchPlan::InCardOrder
+        } else {
+            SearchPlan::ByPrefix
+        })
+    }
+
+    /// The SQL and its text parameters for one page of `search` (one row more than a page,
+    /// to tell whether another follows), found with `plan`. Public so the benchmark can time
+    /// the bare query.
+    pub fn search_sql(search: &CardSearch, plan: SearchPlan) -> (String, Vec<String>) {
+        // The page is found and sorted on `cards` alone (covering indexes), then joined to
+        // the holders for its rows only.
+        let (filter, binds) = Self::search_filter(search, plan);
+        let inner = format!(
+            "SELECT card_id, holder_id, state, ordered_at, last_checked_at, last_name_key, \
+             first_name_key FROM cards c WHERE {filter}"
+        );
         let direction = if search.sort.descending {
             "DESC"
         } else {
@@ -139,7 +208,8 @@ impl Db {
         &self,
         search: &CardSearch,
     ) -> Result<(Vec<CardSummary>, bool), sqlx::Error> {
-        let (sql, binds) = Db::search_sql(search);
+        let plan = self.search_plan(search).await?;
+        let (sql, binds) = Db::search_sql(search, plan);
         let rows: Vec<SummaryRow> = on_pool!(self, pool => {
             let mut query = sqlx::query_as::<_, SummaryRow>(&sql);
             for bind in &binds {
