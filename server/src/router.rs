@@ -154,6 +154,18 @@ async fn require_login(auth: AuthSession, request: Request, next: Next) -> Respo
     if !logged_in && !is_public(path) {
         return Redirect::to("/login").into_response();
     }
+    // Addresses that only lead elsewhere get a real redirect. Rendered by Leptos they were an
+    // empty 200 page whose WASM moved on (and `/admin/` a 403 even for admins).
+    if logged_in && request.method() == Method::GET {
+        let target = match path {
+            "/" => Some("/search"),
+            "/admin" | "/admin/" => Some("/admin/cards"),
+            _ => None,
+        };
+        if let Some(target) = target {
+            return Redirect::to(target).into_response();
+        }
+    }
     next.run(request).await
 }
 

@@ -277,3 +277,186 @@ async fn holder_names_with_markup_are_shown_inert() {
         }
     }
 }
+
+/// Every route the app serves — the pages from the app's own route list, plus the server's
+/// own routes — as anonymous, operator and admin. A page added without a row here fails.
+#[tokio::test]
+async fn every_route_as_anonymous_operator_and_admin() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+    let operator = app.login(OPERATOR).await;
+    let admin = app.login(ADMIN).await;
+    let card = common::app::cards()[0].card_id.clone();
+
+    // (method, path as routed, path requested, [anonymous, operator, admin])
+    let pages: Vec<(&str, &str, String, [u16; 3])> = vec![
+        ("GET", "/", "/".into(), [303, 303, 303]),
+        ("GET", "/login", "/login".into(), [200, 303, 303]),
+        ("GET", "/search", "/search".into(), [303, 200, 200]),
+        (
+            "GET",
+            "/cards/{card_id}",
+            format!("/cards/{card}"),
+            [303, 200, 200],
+        ),
+        ("GET", "/admin", "/admin".into(), [303, 303, 303]),
+        ("GET", "/admin/", "/admin/".into(), [303, 303, 303]),
+        (
+            "GET",
+            "/admin/cards",
+            "/admin/cards".into(),
+            [303, 403, 200],
+        ),
+        (
+            "GET",
+            "/admin/gocards",
+            "/admin/gocards".into(),
+            [303, 403, 200],
+        ),
+        ("GET", "/admin/sync", "/admin/sync".into(), [303, 403, 200]),
+        (
+            "GET",
+            "/admin/users",
+            "/admin/users".into(),
+            [303, 403, 200],
+        ),
+        (
+            "GET",
+            "/admin/audit",
+            "/admin/audit".into(),
+            [303, 403, 200],
+        ),
+    ];
+    let routed: std::collections::BTreeSet<String> = leptos_axum::generate_route_list(app::App)
+        .iter()
+        .map(|r| r.path().to_owned())
+        .collect();
+    let listed: std::collections::BTreeSet<String> =
+        pages.iter().map(|(_, p, _, _)| (*p).to_owned()).collect();
+    let missing: Vec<&String> = routed.difference(&listed).collect();
+    assert!(missing.is_empty(), "routes without a row: {missing:?}");
+
+    let server_routes: Vec<(&str, &str, String, [u16; 3])> = vec![
+        ("GET", "/healthz", "/healthz".into(), [200, 200, 200]),
+        ("GET", "/readyz", "/readyz".into(), [200, 200, 200]),
+        // Unsigned: refused whoever sends it.
+        (
+            "POST",
+            "/webhooks/gocards",
+            "/webhooks/gocards".into(),
+            [401, 401, 401],
+        ),
+        // Anonymous visitors learn nothing about which addresses exist.
+        (
+            "GET",
+            "/no-such-page",
+            "/no-such-page".into(),
+            [303, 404, 404],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (method, _, path, expect) in pages.iter().chain(&server_routes) {
+        for (who, cookie, expected) in [
+            ("anonymous", None, expect[0]),
+            ("operator", Some(operator.as_str()), expect[1]),
+            ("admin", Some(admin.as_str()), expect[2]),
+        ] {
+            let mut request = match *method {
+                "POST" => app
+                    .http
+                    .post(format!("{}{path}", app.base))
+                    .header("origin", &app.base)
+                    .body("{}"),
+                _ => app.http.get(format!("{}{path}", app.base)),
+            };
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            let reply = request.send().await.expect("request");
+            let status = reply.status().as_u16();
+            let location = reply
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            if status != expected {
+                wrong.push(format!(
+                    "{method} {path} as {who}: {status} (location {location:?}), expected {expected}"
+                ));
+            }
+            if status == 303 && cookie.is_none() && location != "/login" {
+                wrong.push(format!(
+                    "{path} as {who}: to {location}, not the log-in page"
+                ));
+            }
+            if status == 303
+                && cookie.is_some()
+                && !location.starts_with("/search")
+                && !location.starts_with("/admin/cards")
+            {
+                wrong.push(format!("{path} as {who}: to {location}"));
+            }
+            if status == 403
+                && !reply
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .contains("Not allowed")
+            {
+                wrong.push(format!("{path} as {who}: 403 without \"Not allowed\""));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // A path that climbs out of the asset directory, sent byte for byte (an HTTP client
+    // would normalise it away): no file outside it is served.
+    for raw_path in [
+        "/pkg/../../../../../../etc/passwd",
+        "/pkg/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    ] {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = app.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+        let request =
+            format!("GET {raw_path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).await.expect("read");
+        let reply = String::from_utf8_lossy(&reply);
+        let status_line = reply.lines().next().unwrap_or_default().to_owned();
+        assert!(
+            status_line.contains(" 404 ")
+                || status_line.contains(" 400 ")
+                || status_line.contains(" 303 "),
+            "{raw_path}: {status_line}"
+        );
+        assert!(
+            !reply.contains("root:"),
+            "{raw_path} served a file outside the site"
+        );
+    }
+
+    // Logging out is a POST of a session's own: afterwards the session is gone.
+    let reply = app
+        .http
+        .post(format!("{}/logout", app.base))
+        .header("origin", &app.base)
+        .header("cookie", &operator)
+        .send()
+        .await
+        .expect("logout");
+    assert!(reply.status().is_redirection(), "{}", reply.status());
+    let reply = app
+        .http
+        .get(format!("{}/search", app.base))
+        .header("cookie", &operator)
+        .send()
+        .await
+        .expect("search");
+    assert_eq!(
+        reply.status().as_u16(),
+        303,
+        "the old session no longer works"
+    );
+}
