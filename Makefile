@@ -12,7 +12,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: run test tools wasm-target cargo-leptos wasm-bindgen npm chromium postgres-check \
-        build build-release fmt-check clippy unit e2e bench clean-data
+        build build-release fmt-check clippy unit e2e bench bench-frontend wasm-size clean-data
 
 ## Start the demo on http://127.0.0.1:3000 (SQLite file, built-in GO Cards simulator, demo data).
 run: tools build-release
@@ -93,6 +93,16 @@ e2e:
 ## Benchmarks; see BENCHMARKS.md.
 bench:
 	cargo bench -p server
+
+## Front-end figures (after build-release): asset sizes, then hydration timings in Chromium.
+bench-frontend: wasm-size
+	cd end2end && PERF_RUNS=$${PERF_RUNS:-30} npx playwright test perf.spec.ts
+
+## The release assets the browser downloads, raw and gzip -9.
+wasm-size:
+	@for f in target/site/pkg/carddesk.wasm target/site/pkg/carddesk.js target/site/pkg/carddesk.css; do \
+	  printf '%-32s %10s B raw %10s B gzip\n' "$$f" "$$(wc -c < $$f)" "$$(gzip -9 -c $$f | wc -c)"; \
+	done
 
 clean-data:
 	rm -rf data

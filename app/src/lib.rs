@@ -22,5 +22,7 @@ pub use ui::{shell, App};
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // The WASM is loaded and compiled; hydration starts.
+    ui::performance_mark("carddesk:hydrate-start");
     leptos::mount::hydrate_body(App);
 }

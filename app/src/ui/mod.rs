@@ -59,17 +59,29 @@ fn content_security_policy() {
     }
 }
 
+/// Adds a named mark to the page's performance timeline (a no-op where there is none).
+#[cfg(feature = "hydrate")]
+pub fn performance_mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // A marker end-to-end tests wait for: set once the page is interactive.
+    // Once the page is interactive: a marker end-to-end tests wait for, and a performance
+    // mark the front-end measurement reads (`end2end/tests/perf.spec.ts`).
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        if let Some(body) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.body())
         {
-            let _ = body.set_attribute("data-hydrated", "true");
+            if let Some(body) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.body())
+            {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+            performance_mark("carddesk:hydrated");
         }
     });
     view! {
