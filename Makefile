@@ -74,8 +74,9 @@ postgres-check:
 build:
 	cargo leptos build
 
+## --split: the settings pages are WASM chunks of their own (lazy routes).
 build-release:
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 fmt-check:
 	cargo fmt --all -- --check

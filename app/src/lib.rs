@@ -17,12 +17,18 @@ pub mod backend;
 
 pub use ui::{shell, App};
 
-/// The WASM entry point: hydrate the server-rendered page.
+/// The WASM entry point: hydrate the server-rendered page. As `leptos::mount::hydrate_lazy`
+/// (the settings pages' code arrives in chunks of its own, see `ui::admin::routes`), plus a
+/// marker once all of the page, lazy parts included, is hydrated and live.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     // The WASM is loaded and compiled; hydration starts.
     ui::performance_mark("carddesk:hydrate-start");
-    leptos::mount::hydrate_body(App);
+    wasm_bindgen_futures::spawn_local(async {
+        let owner = leptos::mount::hydrate_from_async(leptos::tachys::dom::body(), App).await;
+        owner.forget();
+        ui::mark_hydrated();
+    });
 }

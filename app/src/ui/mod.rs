@@ -10,9 +10,9 @@ mod search;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
-use admin::{AdminShell, AuditPage, CardCommandsPage, ConnectionPage, SyncPage, UsersPage};
+use admin::{AdminShell, AuditRoute, CardCommandsRoute, ConnectionRoute, SyncRoute, UsersRoute};
 use card::CardPage;
 use layout::Layout;
 use login::LoginPage;
@@ -67,23 +67,23 @@ pub fn performance_mark(name: &str) {
     }
 }
 
+/// Called once the whole page is hydrated and live: a marker end-to-end tests wait for
+/// (`body[data-hydrated]`), and a performance mark the front-end measurement reads
+/// (`end2end/tests/perf.spec.ts`).
+#[cfg(feature = "hydrate")]
+pub fn mark_hydrated() {
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+    performance_mark("carddesk:hydrated");
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Once the page is interactive: a marker end-to-end tests wait for, and a performance
-    // mark the front-end measurement reads (`end2end/tests/perf.spec.ts`).
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            if let Some(body) = web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.body())
-            {
-                let _ = body.set_attribute("data-hydrated", "true");
-            }
-            performance_mark("carddesk:hydrated");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/carddesk.css" />
         <Title text="Card desk" />
@@ -99,11 +99,12 @@ pub fn App() -> impl IntoView {
                 // Async: the role check resolves before the status is sent, so "Not allowed" is a 403.
                 <ParentRoute path=path!("/admin") view=AdminShell ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/cards" /> } />
-                    <Route path=path!("cards") view=CardCommandsPage />
-                    <Route path=path!("gocards") view=ConnectionPage />
-                    <Route path=path!("sync") view=SyncPage />
-                    <Route path=path!("users") view=UsersPage />
-                    <Route path=path!("audit") view=AuditPage />
+                    // Each settings page is its own WASM chunk, loaded on first use.
+                    <Route path=path!("cards") view={Lazy::<CardCommandsRoute>::new()} />
+                    <Route path=path!("gocards") view={Lazy::<ConnectionRoute>::new()} />
+                    <Route path=path!("sync") view={Lazy::<SyncRoute>::new()} />
+                    <Route path=path!("users") view={Lazy::<UsersRoute>::new()} />
+                    <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>
