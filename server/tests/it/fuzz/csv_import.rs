@@ -28,6 +28,22 @@ async fn counts(db: &Db) -> (i64, i64) {
     .expect("counts")
 }
 
+/// Removes every card but [`EXISTING`], and the holders left without a card.
+async fn clear_imported(db: &Db) {
+    let Db::Sqlite(pool) = db else {
+        panic!("the CSV fuzz runs on SQLite")
+    };
+    sqlx::query("DELETE FROM cards WHERE card_id <> $1")
+        .bind(EXISTING)
+        .execute(pool)
+        .await
+        .expect("clear cards");
+    sqlx::query("DELETE FROM card_holders WHERE id NOT IN (SELECT holder_id FROM cards)")
+        .execute(pool)
+        .await
+        .expect("clear holders");
+}
+
 fn field() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => "[A-Za-zÅÄÖåäö' -]{1,12}",
@@ -198,6 +214,11 @@ fn any_csv_file_is_imported_whole_or_not_at_all() {
                 let n = n as i64;
                 prop_assert_eq!(after, (before.0 + n, before.1 + n), "imported {} cards", n);
                 tally.add(if n > 0 { "imported" } else { "empty" });
+                // Housekeeping, outside the checks: a small table keeps every case as cheap
+                // as the first (each import ends with ANALYZE).
+                if after.0 > 2_000 {
+                    runtime.block_on(clear_imported(&db));
+                }
             }
             Err(ImportError::Invalid(lines)) => {
                 prop_assert_eq!(after, before, "a refused file wrote something");
