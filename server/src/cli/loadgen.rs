@@ -136,6 +136,9 @@ async fn operator(
             (started.elapsed(), status, body)
         }
     };
+    // Operators arrive over the first think time, as people do, not all in the same
+    // millisecond: a synchronized burst of every operator's first search is another test.
+    pause(plan.think).await;
     while Instant::now() < deadline {
         let (status_filter, prefix) = {
             let mut rng = rand::rng();

@@ -126,7 +126,20 @@ impl Db {
 
     /// Refreshes the planner's statistics, after a bulk load, so searches pick the right index.
     pub async fn analyze(&self) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("ANALYZE").execute(pool).await.map(|_| ()))
+        match self {
+            Db::Sqlite(pool) => sqlx::query("ANALYZE").execute(pool).await.map(|_| ()),
+            // VACUUM as well: it sets the visibility map, without which PostgreSQL cannot
+            // answer from the covering indexes alone. Right after a bulk load its plans read
+            // the table instead (a search's capped count took 72–295 ms instead of 3 ms).
+            Db::Postgres(pool) => {
+                // One statement per call: VACUUM cannot run inside a transaction, and a
+                // multi-statement string is one.
+                sqlx::raw_sql("VACUUM (ANALYZE) cards, card_holders")
+                    .execute(pool)
+                    .await?;
+                sqlx::raw_sql("ANALYZE").execute(pool).await.map(|_| ())
+            }
+        }
     }
 
     pub async fn close(&self) {
