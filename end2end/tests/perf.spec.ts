@@ -1,7 +1,7 @@
 import { test, expect, Browser, Page } from "@playwright/test";
 import fs from "node:fs";
 import path from "node:path";
-import { USERS, hydrated } from "./support";
+import { USERS, hydrated, logInAs } from "./support";
 
 // Front-end timings in headless Chromium, from the page's own performance timeline:
 // - ttfb: the document's first byte (navigation timing `responseStart`);
@@ -34,15 +34,7 @@ async function sample(page: Page): Promise<Sample> {
 
 async function storageFor(browser: Browser, who: keyof typeof USERS | null) {
   const context = await browser.newContext();
-  if (who) {
-    const page = await context.newPage();
-    await page.goto("/login");
-    await hydrated(page);
-    await page.getByLabel("Username").fill(USERS[who].username);
-    await page.getByLabel("Password").fill(USERS[who].password);
-    await page.getByRole("button", { name: "Log in", exact: true }).click();
-    await expect(page).toHaveURL(/\/search/);
-  }
+  if (who) await logInAs(await context.newPage(), who);
   const state = await context.storageState();
   await context.close();
   return state;

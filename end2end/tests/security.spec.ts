@@ -43,10 +43,8 @@ test("secrets never reach the browser: pages, scripts, WASM, server-function rep
   await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByTestId("save-result")).toContainText("Saved.");
 
-  const cardHref = await (async () => {
-    await page.goto("/search?status=ordered");
-    return page.locator("table tbody tr a").first().getAttribute("href");
-  })();
+  await page.goto("/search?status=ordered");
+  const cardHref = await page.locator("table tbody tr a").first().getAttribute("href");
   expect(cardHref).toMatch(/^\/cards\//);
   const adminSeen = await recordResponses(browser, "admin", [
     "/search?status=ordered",

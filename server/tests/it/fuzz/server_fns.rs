@@ -112,14 +112,17 @@ fn mutated(valid: Value) -> impl Strategy<Value = Value> {
     })
 }
 
+/// `application/x-www-form-urlencoded` bytes of `pairs`.
+fn form_encode(pairs: impl IntoIterator<Item = (String, String)>) -> Vec<u8> {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(&k, &v);
+    }
+    out.finish().into_bytes()
+}
+
 fn form_body() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(("\\PC{0,10}", "\\PC{0,30}"), 0..4).prop_map(|pairs| {
-        let mut out = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in pairs {
-            out.append_pair(&k, &v);
-        }
-        out.finish().into_bytes()
-    })
+    proptest::collection::vec(("\\PC{0,10}", "\\PC{0,30}"), 0..4).prop_map(form_encode)
 }
 
 fn payload(body: Body, valid: Value) -> impl Strategy<Value = Payload> {
@@ -127,19 +130,10 @@ fn payload(body: Body, valid: Value) -> impl Strategy<Value = Payload> {
     prop_oneof![
         6 => mutated(valid).prop_map(move |v| {
             if as_form {
-                let pairs: Vec<(String, String)> = v
-                    .as_object()
-                    .map(|o| {
-                        o.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let mut out = url::form_urlencoded::Serializer::new(String::new());
-                for (k, v) in pairs {
-                    out.append_pair(&k, &v);
-                }
-                Payload::Form(out.finish().into_bytes())
+                let pairs = v.as_object().into_iter().flatten().map(|(k, v)| {
+                    (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+                });
+                Payload::Form(form_encode(pairs))
             } else {
                 Payload::Json(v.to_string().into_bytes())
             }
