@@ -11,15 +11,22 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/
 
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test tools wasm-target cargo-leptos wasm-bindgen npm chromium postgres-check \
-        build build-release fmt-check clippy unit e2e bench bench-frontend wasm-size clean-data
+.PHONY: run watch test tools wasm-target cargo-leptos wasm-bindgen npm chromium postgres-check \
+        build build-release build-release-plain fmt-check clippy unit e2e e2e-modes \
+        bench bench-frontend build-times wasm-size clean-data
 
 ## Start the demo on http://127.0.0.1:3000 (SQLite file, built-in GO Cards simulator, demo data).
 run: tools build-release
 	LEPTOS_SITE_ROOT=target/site ./target/release/server serve
 
-## Every check: format, lints, Rust tests (SQLite and PostgreSQL), Playwright in Chromium.
-test: tools chromium postgres-check fmt-check clippy unit build-release e2e
+## The developer loop: `cargo leptos watch` rebuilds and restarts on every change (debug build,
+## no WASM split), on http://127.0.0.1:3000 with the same demo as `make run`.
+watch: tools
+	cargo leptos watch
+
+## Every check: format, lints, Rust tests (SQLite and PostgreSQL), the page hydrating in each
+## build mode, then the whole Playwright suite in Chromium on the `make run` build.
+test: tools chromium postgres-check fmt-check clippy unit e2e-modes build-release e2e
 
 tools: wasm-target cargo-leptos wasm-bindgen npm
 
@@ -78,22 +85,40 @@ build:
 build-release:
 	cargo leptos build --release --split
 
+## The plain release build a newcomer types; the settings pages are ordinary routes.
+build-release-plain:
+	cargo leptos build --release
+
 fmt-check:
 	cargo fmt --all -- --check
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p app --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p frontend -p app --lib --no-default-features --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
 unit:
 	cargo test --workspace
 
 e2e:
-	cd end2end && npx playwright test
+	cd end2end && E2E_PROFILE=release npx playwright test
+
+## The page hydrates in the other build modes the README names: debug (what `cargo leptos
+## watch` and `cargo leptos end-to-end` build) and a release without --split. The split
+## release is the one `e2e` runs the whole suite on.
+e2e-modes:
+	cargo leptos build
+	cd end2end && E2E_PROFILE=debug npx playwright test hydrates.spec.ts
+	cargo leptos build --release
+	cd end2end && E2E_PROFILE=release npx playwright test hydrates.spec.ts
 
 ## Benchmarks; see BENCHMARKS.md.
 bench:
 	cargo bench -p server
+
+## Build times of this checkout and of any others named in TREES (for a before/after in one
+## run): clean build, rebuilds after touching a UI and a backend file, and the test build.
+build-times:
+	bash tools/build-times.sh $${TREES:-.}
 
 ## Front-end figures (after build-release): asset sizes, then hydration timings in Chromium.
 bench-frontend: wasm-size

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Starts the release build for the end-to-end tests: a fresh database in $E2E_DIR with the
-# demo cards and two users whose passwords the tests know.
+# Starts the app for the end-to-end tests: a fresh database in $E2E_DIR with the demo cards
+# and two users whose passwords the tests know.
+# The binary: E2E_PROFILE (release or debug) names it; unset, the newer of
+# target/release/server and target/debug/server, so that `cargo leptos end-to-end` (debug)
+# and `cargo leptos end-to-end --release` each test what they just built.
 # E2E_TARGET_DIR (default: the workspace's target/), E2E_APP_PORT (3100) and E2E_SIM_PORT
 # (4011) let a second checkout run the suite beside this one.
 set -euo pipefail
@@ -20,7 +23,8 @@ export GOCARDS_WEBHOOK_SECRET=e2e-webhook-secret-5d1c9b7a40
 # An hourly schedule: on, but no run starts by itself during the suite.
 export SYNC_INTERVAL_SECS=3600
 export RUST_LOG=${RUST_LOG:-info,sqlx=warn}
-bin="$target/release/server"
+bin=$(node "$root/end2end/scripts/server-bin.js")
+echo "end-to-end tests against $bin" >&2
 "$bin" seed-demo --cards 200
 printf 'e2e-admin-pass\n' | "$bin" user add admin --role admin
 printf 'e2e-operator-pass\n' | "$bin" user add operator --role operator

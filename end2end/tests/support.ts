@@ -9,7 +9,9 @@ export const USERS = {
 };
 
 const E2E_DIR = process.env.E2E_DIR ?? "/tmp/carddesk-e2e";
-export const SERVER = path.resolve(process.env.E2E_TARGET_DIR ?? path.resolve(__dirname, "../../target"), "release/server");
+// The binary start-app.sh runs (E2E_PROFILE, else the newer build).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const SERVER: string = require("../scripts/server-bin.js").serverBin();
 
 /** Runs the server's command line against the test database. */
 export function serverCli(...args: string[]): string {

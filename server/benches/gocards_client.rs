@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use app::backend::gocards::{GoCardsClient, GoCardsConfig};
-use app::domain::CardId;
+use desk_core::domain::CardId;
+use gocards::{GoCardsClient, GoCardsConfig};
+use gocards_sim::{demo_cards, SimConfig, Simulator};
 use secrecy::SecretString;
-use server::sim::{demo_cards, SimConfig, Simulator};
 
 const CALLS: usize = 2000;
 const WARM_UP_CALLS: usize = 200;

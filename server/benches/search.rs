@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use app::backend::db::Db;
-use app::domain::CardState;
-use app::model::{CardSearch, Sort};
+use backend::db::Db;
+use desk_core::domain::CardState;
+use desk_core::model::{CardSearch, Sort};
 
 mod support;
 
@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
         // The plan's capped count is part of the database's work for this search.
         let plan = db.search_plan(s).await?;
         let (sql, binds) = Db::search_sql(s, plan);
-        let rows = app::on_pool!(&db, pool => {
+        let rows = backend::on_pool!(&db, pool => {
             let mut q = sqlx::query(&sql);
             for b in &binds {
                 q = q.bind(b);

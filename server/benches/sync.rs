@@ -14,13 +14,13 @@
 
 use std::time::{Duration, Instant};
 
-use app::backend::db::cards::NewCard;
-use app::backend::db::Db;
-use app::backend::gocards::{GoCardsClient, GoCardsConfig};
-use app::backend::sync::{run_if_due, SyncHandle, SyncSettings};
-use app::domain::CardState;
+use backend::db::cards::NewCard;
+use backend::db::Db;
+use backend::sync::{run_if_due, SyncHandle, SyncSettings};
+use desk_core::domain::CardState;
+use gocards::{GoCardsClient, GoCardsConfig};
+use gocards_sim::{FaultMode, FaultSpec, SimConfig, Simulator};
 use secrecy::SecretString;
-use server::sim::{FaultMode, FaultSpec, SimConfig, Simulator};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)

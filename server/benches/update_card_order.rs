@@ -9,9 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use app::backend::db::cards::NewCard;
-use app::backend::db::Db;
-use app::domain::{CardState, Process};
+use backend::db::cards::NewCard;
+use backend::db::Db;
+use desk_core::domain::{CardState, Process};
 
 mod support;
 

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use app::backend::db::DEFAULT_DATABASE_URL;
-use app::backend::sync::SyncSettings;
+use backend::db::DEFAULT_DATABASE_URL;
+use backend::sync::SyncSettings;
 
 /// GO Cards settings given by `GOCARDS_*` variables; each one that is set wins over the
 /// stored value. Defined in `app` because the admin's settings view needs it too.
-pub use app::backend::settings::GoCardsEnv;
+pub use backend::settings::GoCardsEnv;
 
 #[derive(Clone, Debug)]
 pub struct Config {

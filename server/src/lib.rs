@@ -1,10 +1,9 @@
-//! The axum server: router, command line, configuration, sync scheduler and the GO Cards
-//! simulator.
+//! The `server` binary's library: the axum router, the command line, configuration, start-up,
+//! the sync scheduler and the webhook route. The simulator is the `gocards-sim` crate.
 
 pub mod cli;
 pub mod config;
 pub mod router;
 pub mod scheduler;
-pub mod sim;
 pub mod startup;
 pub mod webhook;

@@ -30,31 +30,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     if let Command::GocardsSim { addr } = command {
-        return server::sim::run_standalone(addr).await;
-    }
-    if let Command::Loadgen {
-        url,
-        operators,
-        duration,
-        user,
-        think_ms,
-    } = command
-    {
-        if operators == 0 || duration == 0 {
-            anyhow::bail!("--operators and --duration must be at least 1");
-        }
-        let password = cli::users::read_password()?;
-        let plan = cli::loadgen::LoadPlan {
-            base_url: url,
-            operators,
-            duration: std::time::Duration::from_secs(duration),
-            username: user,
-            password,
-            think: std::time::Duration::from_millis(think_ms),
-            update_every: 10,
-        };
-        println!("{}", cli::loadgen::run(plan).await?);
-        return Ok(());
+        return gocards_sim::run_standalone(addr).await;
     }
     let config = Config::from_env()?;
     let db = startup::open_db(&config).await?;
@@ -93,11 +69,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{message}");
             Ok(())
         }
-        Command::GocardsSim { .. } | Command::Loadgen { .. } => Ok(()),
+        Command::GocardsSim { .. } => Ok(()),
     }
 }
 
-async fn serve(config: Config, db: app::backend::db::Db) -> anyhow::Result<()> {
+async fn serve(config: Config, db: backend::db::Db) -> anyhow::Result<()> {
     let running = startup::build(&config, db.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await

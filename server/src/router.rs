@@ -17,9 +17,9 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use app::backend::auth::{AuthSession, DeskAuth, DeskSessionStore};
-use app::backend::AppState;
 use app::{shell, App};
+use backend::auth::{AuthSession, DeskAuth, DeskSessionStore};
+use backend::AppState;
 
 /// What the router needs besides the app state.
 #[derive(Clone)]

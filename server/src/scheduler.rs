@@ -2,9 +2,9 @@
 //! whether a run is due, and runs it if this process gets the lease. Every replica runs one;
 //! the lease in the database makes sure only one of them runs at a time.
 
-use app::backend::db::now_ms;
-use app::backend::sync::{self, duration_ms};
-use app::backend::AppState;
+use backend::db::now_ms;
+use backend::sync::{self, duration_ms};
+use backend::AppState;
 
 /// Starts the scheduler in the background. The first scheduled run comes one interval
 /// after start (unless another replica already scheduled one sooner).

@@ -11,17 +11,17 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha512};
 use tower_sessions::cookie::Key;
 
-use app::backend::db::cards::CardRow;
-use app::backend::db::Db;
-use app::backend::gocards::{CardInfo, GoCardsClient, GoCardsConfig};
-use app::backend::settings::{self, GoCardsSettings, SettingsCipher};
-use app::backend::sync::SyncHandle;
-use app::backend::{AppState, GoCardsHandle};
-use app::domain::GoCardsStatus;
+use backend::db::cards::CardRow;
+use backend::db::Db;
+use backend::settings::{self, GoCardsSettings, SettingsCipher};
+use backend::sync::SyncHandle;
+use backend::{AppState, GoCardsHandle};
+use desk_core::domain::GoCardsStatus;
+use gocards::{CardInfo, GoCardsClient, GoCardsConfig};
 
 use crate::config::Config;
 use crate::router::{self, WebSettings};
-use crate::sim::{SimConfig, Simulator};
+use gocards_sim::{SimConfig, Simulator};
 
 /// Connections per process: enough for a busy desk, well under PostgreSQL's default 100
 /// for three replicas.

@@ -1,5 +1,5 @@
 //! `POST /webhooks/gocards`: GO Cards events. The handler is thin; the checks and the apply
-//! live in `app::backend::services::webhook`.
+//! live in `backend::services::webhook`.
 
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
@@ -9,10 +9,10 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::json;
 
-use app::backend::services::webhook::{
+use backend::services::webhook::{
     receive, WebhookError, WebhookOutcome, MAX_WEBHOOK_BODY, SIGNATURE_HEADER,
 };
-use app::backend::AppState;
+use backend::AppState;
 
 pub const WEBHOOK_PATH: &str = "/webhooks/gocards";
 

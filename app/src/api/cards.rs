@@ -11,7 +11,7 @@ pub const HISTORY_ROWS: i64 = 200;
 /// One page of cards matching the search.
 #[server(endpoint = "search_cards", input = Json)]
 pub async fn search_cards(search: CardSearch) -> Result<SearchPage, SearchError> {
-    use crate::backend::access;
+    use crate::api::access;
     use crate::model::MAX_PAGE;
 
     access::require_operator().await?;
@@ -38,9 +38,9 @@ pub async fn search_cards(search: CardSearch) -> Result<SearchPage, SearchError>
 /// A card's profile: details, history and the commands enabled for its state.
 #[server(endpoint = "card_profile", input = Json)]
 pub async fn card_profile(card_id: String) -> Result<CardDetail, CardError> {
-    use crate::backend::access;
-    use crate::backend::db::to_rfc3339;
+    use crate::api::access;
     use crate::domain::CardId;
+    use backend::db::to_rfc3339;
 
     access::require_operator().await?;
     let state = access::app_state()?;
@@ -92,9 +92,9 @@ pub async fn update_card_order(
     card_id: String,
     expected_version: i64,
 ) -> Result<UpdateCardOrderResult, UpdateCardOrderError> {
-    use crate::backend::access;
-    use crate::backend::services::update_card_order as service;
+    use crate::api::access;
     use crate::domain::{CardId, Outcome};
+    use backend::services::update_card_order as service;
     use service::UpdateCardOrderError as E;
 
     let user = access::require_operator().await?;

@@ -62,9 +62,9 @@ macro_rules! api_error {
         }
 
         #[cfg(feature = "ssr")]
-        impl From<$crate::backend::access::Denied> for $name {
-            fn from(denied: $crate::backend::access::Denied) -> Self {
-                use $crate::backend::access::Denied;
+        impl From<$crate::api::access::Denied> for $name {
+            fn from(denied: $crate::api::access::Denied) -> Self {
+                use $crate::api::access::Denied;
                 match denied {
                     Denied::Unauthenticated => $name::Unauthenticated,
                     Denied::Forbidden => $name::Forbidden,

@@ -1,6 +1,8 @@
 //! Server functions: the app's public API. Each one checks the session and role itself,
 //! parses its input into domain types, calls a service and maps the error.
 
+#[cfg(feature = "ssr")]
+pub mod access;
 mod admin;
 mod cards;
 mod errors;

@@ -9,8 +9,8 @@ pub const MAX_CREDENTIAL_LEN: usize = 256;
 /// Logs in and sends the browser to the search page.
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), LoginError> {
-    use crate::backend::access;
-    use crate::backend::auth::Credentials;
+    use crate::api::access;
+    use backend::auth::Credentials;
 
     if username.is_empty()
         || username.len() > MAX_CREDENTIAL_LEN
@@ -70,7 +70,7 @@ pub async fn login(username: String, password: String) -> Result<(), LoginError>
 /// Who is logged in (if anyone), and whether GO Cards is simulated.
 #[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<SessionInfo, SessionError> {
-    use crate::backend::access;
+    use crate::api::access;
 
     let state = access::app_state()?;
     let user = access::current_user().await?;

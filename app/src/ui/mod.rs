@@ -10,9 +10,9 @@ mod search;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{path, Lazy, SsrMode};
+use leptos_router::{path, SsrMode};
 
-use admin::{AdminShell, AuditRoute, CardCommandsRoute, ConnectionRoute, SyncRoute, UsersRoute};
+use admin::{routes as settings, AdminShell};
 use card::CardPage;
 use layout::Layout;
 use login::LoginPage;
@@ -28,6 +28,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <StartWatch />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -37,6 +38,40 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         </html>
     }
 }
+
+/// If the browser code fails to start (the WASM or its script does not load, does not
+/// instantiate, or panics while hydrating), the page says so instead of sitting dead: a
+/// notice with a Reload button, at the top of the page. Any error before `body[data-hydrated]`
+/// counts, not one after. Plain script with this response's nonce, as the CSP asks.
+#[component]
+fn StartWatch() -> impl IntoView {
+    view! { <script nonce=leptos::nonce::use_nonce() inner_html=START_WATCH></script> }
+}
+
+/// No `<` or `&` in here: it is script text.
+const START_WATCH: &str = r#"(function () {
+  var shown = false;
+  function startFailed(event) {
+    var body = document.body;
+    if (shown || !body || body.hasAttribute("data-hydrated")) return;
+    var target = event && event.target;
+    if (event && event.type === "error" && target && target !== window
+        && target.tagName !== "SCRIPT" && target.tagName !== "LINK") return;
+    shown = true;
+    var notice = document.createElement("div");
+    notice.className = "start-failed";
+    notice.setAttribute("role", "alert");
+    notice.appendChild(document.createTextNode("The page could not start; reload. "));
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Reload";
+    button.addEventListener("click", function () { window.location.reload(); });
+    notice.appendChild(button);
+    body.insertBefore(notice, body.firstChild);
+  }
+  window.addEventListener("error", startFailed, true);
+  window.addEventListener("unhandledrejection", startFailed);
+})();"#;
 
 /// Pages may run only this app's own scripts: the WASM (`'wasm-unsafe-eval'`), the files
 /// under `/pkg`, and Leptos' inline hydration scripts, which carry this response's nonce.
@@ -99,12 +134,12 @@ pub fn App() -> impl IntoView {
                 // Async: the role check resolves before the status is sent, so "Not allowed" is a 403.
                 <ParentRoute path=path!("/admin") view=AdminShell ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/cards" /> } />
-                    // Each settings page is its own WASM chunk, loaded on first use.
-                    <Route path=path!("cards") view={Lazy::<CardCommandsRoute>::new()} />
-                    <Route path=path!("gocards") view={Lazy::<ConnectionRoute>::new()} />
-                    <Route path=path!("sync") view={Lazy::<SyncRoute>::new()} />
-                    <Route path=path!("users") view={Lazy::<UsersRoute>::new()} />
-                    <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} />
+                    // With `--split`, each settings page is its own WASM chunk, loaded on first use.
+                    <Route path=path!("cards") view=settings::card_commands() />
+                    <Route path=path!("gocards") view=settings::connection() />
+                    <Route path=path!("sync") view=settings::sync() />
+                    <Route path=path!("users") view=settings::users() />
+                    <Route path=path!("audit") view=settings::audit() />
                 </ParentRoute>
             </Routes>
         </Router>

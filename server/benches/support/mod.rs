@@ -3,9 +3,9 @@
 
 use secrecy::SecretString;
 
-use app::backend::db::Db;
+use backend::db::Db;
+use gocards_sim::Simulator;
 use server::config::Config;
-use server::sim::Simulator;
 
 pub struct BenchApp {
     pub base: String,

@@ -2,8 +2,8 @@
 
 use anyhow::bail;
 
-use app::backend::db::Db;
-use app::domain::{CardState, Process};
+use backend::db::Db;
+use desk_core::domain::{CardState, Process};
 
 use super::SwitchAction;
 

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 
-use app::backend::db::cards::NewCard;
-use app::backend::db::Db;
-use app::domain::{CardId, CardState};
+use backend::db::cards::NewCard;
+use backend::db::Db;
+use desk_core::domain::{CardId, CardState};
 
 use super::progress::Progress;
 

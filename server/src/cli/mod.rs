@@ -2,7 +2,6 @@
 
 pub mod commands;
 pub mod import;
-pub mod loadgen;
 pub mod progress;
 pub mod seed;
 pub mod users;
@@ -42,24 +41,6 @@ pub enum Command {
         process: String,
         #[arg(long)]
         state: String,
-    },
-    /// Virtual operators against a running desk: search, open, Update card order now and
-    /// then; prints p50/p95/p99 per action. The password is read from stdin.
-    Loadgen {
-        /// The desk's address.
-        #[arg(long, default_value = "http://127.0.0.1:3000")]
-        url: String,
-        #[arg(long, default_value_t = 200)]
-        operators: usize,
-        /// Seconds to run.
-        #[arg(long, default_value_t = 60)]
-        duration: u64,
-        /// The user every virtual operator logs in as (each with its own session).
-        #[arg(long, default_value = "operator")]
-        user: String,
-        /// Mean pause between one operator's actions, in milliseconds.
-        #[arg(long, default_value_t = 250)]
-        think_ms: u64,
     },
     /// Run the GO Cards simulator on its own.
     GocardsSim {

@@ -4,9 +4,9 @@ use anyhow::bail;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use app::backend::db::cards::NewCard;
-use app::backend::db::{now_ms, Db};
-use app::domain::{CardState, Process};
+use backend::db::cards::NewCard;
+use backend::db::{now_ms, Db};
+use desk_core::domain::{CardState, Process};
 
 use super::progress::Progress;
 
@@ -179,7 +179,7 @@ pub async fn seed_cards(db: &Db, count: u64) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::domain::CardId;
+    use desk_core::domain::CardId;
 
     #[test]
     fn demo_cards_are_valid_and_varied() {

@@ -4,12 +4,12 @@ use std::io::BufRead;
 
 use anyhow::{bail, Context};
 
-use app::backend::auth::hash_password;
-use app::backend::db::Db;
-use app::domain::{AccountError, Username};
-use app::model::Role;
+use backend::auth::hash_password;
+use backend::db::Db;
+use desk_core::domain::{AccountError, Username};
+use desk_core::model::Role;
 
-pub use app::domain::{MAX_USERNAME_LEN as MAX_NAME_LEN, MIN_PASSWORD_LEN};
+pub use desk_core::domain::{MAX_USERNAME_LEN as MAX_NAME_LEN, MIN_PASSWORD_LEN};
 
 /// Reads one line from stdin: the password, without its line ending.
 pub fn read_password() -> anyhow::Result<String> {
@@ -23,9 +23,9 @@ pub fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-/// The password rules of `app::domain`, worded for the command line.
+/// The password rules of `desk_core::domain`, worded for the command line.
 pub fn check_password(password: &str) -> anyhow::Result<()> {
-    match app::domain::check_new_password(password) {
+    match desk_core::domain::check_new_password(password) {
         Ok(()) => Ok(()),
         Err(AccountError::PasswordTooShort) => {
             bail!(

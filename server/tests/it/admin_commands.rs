@@ -1,10 +1,10 @@
 //! Cards > Card: the Additional Commands of each card-state tab, as admins save them and
 //! operators meet them.
 
-use crate::common;
+use testkit as common;
 
-use app::domain::{CardState, Process};
 use common::app::{spawn, ADMIN, OPERATOR};
+use desk_core::domain::{CardState, Process};
 use serde_json::json;
 
 const ORDERED_CARD: &str = "CA2202040404-5GG3F4C8";

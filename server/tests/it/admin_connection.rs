@@ -1,11 +1,11 @@
 //! GO Cards connection settings: field rules, Test connection against the simulator, the
 //! write-only encrypted secret, switching the live client, env vars winning, and restarts.
 
-use crate::common;
+use testkit as common;
 
 use common::app::{spawn, test_config, TestApp, ADMIN, OPERATOR};
+use gocards_sim::{FaultMode, FaultSpec};
 use serde_json::{json, Value};
-use server::sim::{FaultMode, FaultSpec};
 
 /// The in-process simulator's real login, as the admin would type it.
 fn sim_login(app: &TestApp) -> Value {
@@ -293,11 +293,11 @@ async fn stored_settings_are_used_at_start_and_env_vars_win() {
         .await
         .expect("env start");
     assert!(running.simulator.is_none());
-    let view = app::backend::settings::view_connection(&running.state)
+    let view = backend::settings::view_connection(&running.state)
         .await
         .expect("view");
     assert!(view.base_url.from_env && view.client_id.from_env && view.organisation_id.from_env);
-    assert_eq!(view.client_secret, app::model::SecretStatus::FromEnv);
+    assert_eq!(view.client_secret, desk_core::model::SecretStatus::FromEnv);
 
     // Another SETTINGS_KEY cannot read the stored secret: the server says so at start.
     let (status, _) = save(&app, &admin, sim_login(&app)).await;

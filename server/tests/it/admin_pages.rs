@@ -1,7 +1,7 @@
 //! The settings pages as the server renders them: admins only, "Not allowed" with 403 for
 //! operators, and the ADMIN tab only for admins.
 
-use crate::common;
+use testkit as common;
 
 use common::app::{spawn, TestApp, ADMIN, OPERATOR};
 

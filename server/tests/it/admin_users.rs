@@ -1,12 +1,12 @@
 //! Users in the settings view: add, disable and enable (sessions end at once), reset a
 //! password, and never lose the last enabled admin.
 
-use crate::common;
+use testkit as common;
 
-use app::backend::db::audit::AuditRecord;
-use app::backend::db::users::{UserChange, UserUpdate};
-use app::model::Role;
+use backend::db::audit::AuditRecord;
+use backend::db::users::{UserChange, UserUpdate};
 use common::app::{session_cookie, spawn, TestApp, ADMIN};
+use desk_core::model::Role;
 use serde_json::{json, Value};
 
 /// Logs in; the session cookie, or the status of the refusal.

@@ -3,11 +3,11 @@
 //! function must change nothing. The functions come from the server's own registry, so a
 //! new one missing from the table fails this test.
 
-use crate::common;
+use testkit as common;
 
 use std::collections::BTreeMap;
 
-use app::backend::db::Db;
+use backend::db::Db;
 use common::app::{spawn, TestApp, ADMIN, OPERATOR};
 use serde_json::{json, Value};
 

@@ -1,7 +1,7 @@
 //! The HTTP surface as a browser or an attacker meets it: sessions, roles, status codes,
 //! same-origin checks, redirects.
 
-use crate::common;
+use testkit as common;
 
 use common::app::{session_cookie, spawn, OPERATOR};
 use serde_json::json;

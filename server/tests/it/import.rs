@@ -1,6 +1,6 @@
 //! `import-cards`: every row checked, line numbers in the report, all or nothing.
 
-use crate::common;
+use testkit as common;
 
 use server::cli::import::{import, parse_cards, ImportError};
 

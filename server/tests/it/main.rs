@@ -2,15 +2,12 @@
 //! keeps `cargo test` fast and `target/` small. Each module is one area; `common` starts
 //! real databases and a running app.
 
-mod common;
-
 mod admin_commands;
 mod admin_connection;
 mod admin_pages;
 mod admin_users;
 mod authz_matrix;
 mod fuzz;
-mod gocards_contract;
 mod http_api;
 mod import;
 mod processes;

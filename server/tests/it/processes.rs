@@ -7,11 +7,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use app::backend::db::cards::NewCard;
-use app::backend::db::sync::SyncRunRow;
-use app::backend::db::Db;
-use app::domain::{CardState, GoCardsStatus};
-use server::sim::{SimConfig, Simulator};
+use backend::db::cards::NewCard;
+use backend::db::sync::SyncRunRow;
+use backend::db::Db;
+use desk_core::domain::{CardState, GoCardsStatus};
+use gocards_sim::{SimConfig, Simulator};
 
 /// The simulator, in this process, on a port-0 socket.
 async fn start_sim() -> (Simulator, String) {
@@ -193,7 +193,7 @@ async fn a_sync_killed_ten_times_loses_nothing_and_duplicates_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_on_one_postgresql_take_turns_and_one_takes_over_from_a_dead_holder() {
-    let Some(test_db) = crate::common::db::postgres().await else {
+    let Some(test_db) = testkit::db::postgres().await else {
         return;
     };
     let db = test_db.db.clone();
@@ -204,9 +204,9 @@ async fn replicas_on_one_postgresql_take_turns_and_one_takes_over_from_a_dead_ho
     let (sim, sim_url) = start_sim().await;
     register(&sim, &db).await;
     // 10 ms per GO Cards call: a run polls 200 cards in a few hundred ms.
-    sim.set_fault(server::sim::FaultSpec {
+    sim.set_fault(gocards_sim::FaultSpec {
         latency_ms: 10,
-        ..server::sim::FaultSpec::new(server::sim::FaultMode::Latency)
+        ..gocards_sim::FaultSpec::new(gocards_sim::FaultMode::Latency)
     });
     let data = tempfile::tempdir().expect("temp dir");
     let extra = [("SYNC_STALE_AFTER_SECS", "0"), ("SYNC_CONCURRENCY", "8")];
@@ -256,7 +256,7 @@ async fn replicas_on_one_postgresql_take_turns_and_one_takes_over_from_a_dead_ho
         .expect("the holder is one of ours");
     let mut dead = replicas.remove(index);
     kill(&mut dead);
-    let killed_at = app::backend::db::now_ms();
+    let killed_at = backend::db::now_ms();
     let before = runs(&db).await.len();
     let deadline = Instant::now() + Duration::from_secs(30);
     let taken_over = loop {

@@ -1,7 +1,7 @@
 //! The app as an attacker meets it: log-in throttling, session fixation, cross-origin
 //! writes to every server function, security headers, and secrets that never leave the server.
 
-use crate::common;
+use testkit as common;
 
 use common::app::{session_cookie, spawn, TestApp, ADMIN, OPERATOR};
 use secrecy::ExposeSecret;
@@ -244,13 +244,13 @@ async fn secrets_never_reach_pages_or_server_function_replies() {
 async fn holder_names_with_markup_are_shown_inert() {
     let test_db = common::db::sqlite().await;
     let app = spawn(test_db.db.clone()).await;
-    let card = app::backend::db::cards::NewCard {
+    let card = backend::db::cards::NewCard {
         card_id: "CA2500000001-XSSX0001".into(),
         first_name: "<script>alert(1)</script>".into(),
         last_name: "<img src=x onerror=alert(2)>".into(),
         email: "x@example.org".into(),
         employee_id: "\"><b>E</b>".into(),
-        state: app::domain::CardState::Ordered,
+        state: desk_core::domain::CardState::Ordered,
         ordered_at: Some(1_763_000_000_000),
     };
     app.db.insert_cards(&[card], |_| {}).await.expect("insert");

@@ -1,11 +1,11 @@
 //! The storage layer against both engines: SQLite files and PostgreSQL.
 
-use crate::common;
+use testkit as common;
 
-use app::backend::db::cards::NewCard;
-use app::backend::db::history::NewHistory;
-use app::domain::{CardState, Process};
-use app::model::{CardSearch, HistoryKind, HistorySource, Role, Sort, SortColumn, PAGE_SIZE};
+use backend::db::cards::NewCard;
+use backend::db::history::NewHistory;
+use desk_core::domain::{CardState, Process};
+use desk_core::model::{CardSearch, HistoryKind, HistorySource, Role, Sort, SortColumn, PAGE_SIZE};
 
 fn card(i: usize, first: &str, last: &str, state: CardState) -> NewCard {
     NewCard {
@@ -297,8 +297,8 @@ async fn commands_users_and_bulk_inserts() {
 /// same pages.
 #[tokio::test]
 async fn both_search_plans_give_the_same_pages() {
-    use app::backend::db::cards::{SearchPlan, SORT_MATCHES_UP_TO};
-    use app::backend::db::Db;
+    use backend::db::cards::{SearchPlan, SORT_MATCHES_UP_TO};
+    use backend::db::Db;
 
     let common_count = SORT_MATCHES_UP_TO as usize + 500;
     let states = [
@@ -351,7 +351,7 @@ async fn both_search_plans_give_the_same_pages() {
                 let mut pages = Vec::new();
                 for plan in [SearchPlan::ByPrefix, SearchPlan::InCardOrder] {
                     let (sql, binds) = Db::search_sql(&search, plan);
-                    let ids: Vec<String> = app::on_pool!(db, pool => {
+                    let ids: Vec<String> = backend::on_pool!(db, pool => {
                         let mut q = sqlx::query_scalar::<_, String>(&sql);
                         for b in &binds {
                             q = q.bind(b);

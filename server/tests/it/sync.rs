@@ -2,16 +2,16 @@
 //! with one history row per change, a second run changes nothing, faults are counted and
 //! retried next run, and 404s in three runs put a card on the needs-attention list.
 
-use crate::common;
+use testkit as common;
 
 use std::time::Duration;
 
-use app::backend::db::cards::NewCard;
-use app::backend::db::Db;
-use app::domain::CardState;
-use app::model::{HistoryKind, HistorySource};
+use backend::db::cards::NewCard;
+use backend::db::Db;
 use common::app::{spawn, spawn_with, TestApp, ADMIN, OPERATOR};
-use server::sim::{FaultMode, FaultSpec};
+use desk_core::domain::CardState;
+use desk_core::model::{HistoryKind, HistorySource};
+use gocards_sim::{FaultMode, FaultSpec};
 
 /// `(card id, state in the desk, status GO Cards then reports, failure reason, expected state)`.
 type Case = (
@@ -125,7 +125,7 @@ async fn state_of(db: &Db, card_id: &str) -> CardState {
         .expect("a known card")
 }
 
-async fn history_rows(db: &Db, card_id: &str) -> Vec<app::model::HistoryEntry> {
+async fn history_rows(db: &Db, card_id: &str) -> Vec<desk_core::model::HistoryEntry> {
     db.card_history(card_id, 1000).await.expect("history")
 }
 

@@ -2,14 +2,14 @@
 //! contract against the simulator, refusals, and a race. Each case checks the stored card and
 //! its history afterwards.
 
-use crate::common;
+use testkit as common;
 
-use app::backend::db::cards::NewCard;
-use app::domain::{CardState, Process};
-use app::model::HistoryKind;
+use backend::db::cards::NewCard;
 use common::app::{spawn, TestApp, OPERATOR};
+use desk_core::domain::{CardState, Process};
+use desk_core::model::HistoryKind;
+use gocards_sim::{FaultMode, FaultSpec};
 use serde_json::json;
-use server::sim::{FaultMode, FaultSpec};
 
 /// A fresh card in `state`, known to the simulator.
 async fn open_card(app: &TestApp, n: u32, state: CardState) -> String {

@@ -1,13 +1,13 @@
 //! `POST /webhooks/gocards` through the real router: signatures, replays, order, size.
 
-use crate::common;
+use testkit as common;
 
-use app::domain::CardState;
-use app::model::{HistoryKind, HistorySource};
 use common::app::{spawn, TestApp};
+use desk_core::domain::CardState;
+use desk_core::model::{HistoryKind, HistorySource};
+use gocards_sim::webhook_signature;
 use secrecy::ExposeSecret;
 use serde_json::json;
-use server::sim::webhook_signature;
 
 const CARD: &str = "CA2202040404-5GG3F4C8";
 

@@ -12,7 +12,7 @@ api_error! {
 /// The latest admin audit lines, newest first.
 #[server(endpoint = "admin_audit_log", input = Json)]
 pub async fn admin_audit_log() -> Result<Vec<AuditEntry>, AuditLogError> {
-    use crate::backend::access;
+    use crate::api::access;
 
     access::require_admin().await?;
     let app = access::app_state()?;

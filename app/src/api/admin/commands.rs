@@ -21,7 +21,7 @@ api_error! {
 /// Every card-state tab with its Additional Commands, in `CardState::ALL` order.
 #[server(endpoint = "admin_command_tabs", input = Json)]
 pub async fn admin_command_tabs() -> Result<Vec<CommandTab>, CommandTabsError> {
-    use crate::backend::access;
+    use crate::api::access;
 
     access::require_admin().await?;
     let app = access::app_state()?;
@@ -40,8 +40,8 @@ pub async fn save_command_tab(
     state: CardState,
     processes: Vec<Process>,
 ) -> Result<CommandTab, SaveCommandTabError> {
-    use crate::backend::access;
-    use crate::backend::services::commands::{save_commands, SaveCommandsError as E};
+    use crate::api::access;
+    use backend::services::commands::{save_commands, SaveCommandsError as E};
 
     let admin = access::require_admin().await?;
     let app = access::app_state()?;

@@ -32,7 +32,8 @@ api_error! {
 /// secret is stored (never the secret).
 #[server(endpoint = "gocards_connection", input = Json)]
 pub async fn gocards_connection() -> Result<ConnectionSettingsView, ConnectionSettingsError> {
-    use crate::backend::{access, settings};
+    use crate::api::access;
+    use backend::settings;
 
     access::require_admin().await?;
     let app = access::app_state()?;
@@ -44,8 +45,8 @@ pub async fn gocards_connection() -> Result<ConnectionSettingsView, ConnectionSe
 pub async fn save_gocards_connection(
     settings: ConnectionSettingsInput,
 ) -> Result<SaveConnectionReport, SaveConnectionError> {
-    use crate::backend::access;
-    use crate::backend::settings::{save_connection, SaveError};
+    use crate::api::access;
+    use backend::settings::{save_connection, SaveError};
 
     let admin = access::require_admin().await?;
     let app = access::app_state()?;
@@ -67,8 +68,8 @@ pub async fn save_gocards_connection(
 pub async fn test_gocards_connection(
     settings: ConnectionSettingsInput,
 ) -> Result<ConnectionTestReport, TestConnectionError> {
-    use crate::backend::access;
-    use crate::backend::settings::{test_connection, TestError};
+    use crate::api::access;
+    use backend::settings::{test_connection, TestError};
 
     access::require_admin().await?;
     let app = access::app_state()?;

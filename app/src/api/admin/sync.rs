@@ -30,7 +30,8 @@ api_error! {
 /// needs-attention list. The view polls this while it is open.
 #[server(endpoint = "sync_status", input = Json)]
 pub async fn sync_status() -> Result<SyncView, SyncViewError> {
-    use crate::backend::{access, services};
+    use crate::api::access;
+    use backend::services;
 
     access::require_admin().await?;
     let app = access::app_state()?;
@@ -40,7 +41,8 @@ pub async fn sync_status() -> Result<SyncView, SyncViewError> {
 /// "Run now": the first server free to run it starts a run within a second.
 #[server(endpoint = "run_sync_now", input = Json)]
 pub async fn run_sync_now() -> Result<SyncView, RunSyncError> {
-    use crate::backend::{access, services, sync};
+    use crate::api::access;
+    use backend::{services, sync};
 
     let admin = access::require_admin().await?;
     let app = access::app_state()?;
@@ -56,8 +58,9 @@ pub async fn run_sync_now() -> Result<SyncView, RunSyncError> {
 pub async fn save_sync_schedule(
     schedule: SyncScheduleInput,
 ) -> Result<SyncView, SaveSyncScheduleError> {
-    use crate::backend::sync::{save_schedule, ScheduleError};
-    use crate::backend::{access, services};
+    use crate::api::access;
+    use backend::services;
+    use backend::sync::{save_schedule, ScheduleError};
 
     let admin = access::require_admin().await?;
     let app = access::app_state()?;

@@ -37,7 +37,7 @@ api_error! {
 
 #[cfg(feature = "ssr")]
 mod map {
-    use crate::backend::services::users::UserAdminError as E;
+    use backend::services::users::UserAdminError as E;
 
     /// The parts every user operation shares; `None` for the operation's own variants.
     pub fn common<T>(err: E, internal: T, bad: impl Fn(String) -> T) -> Result<T, E> {
@@ -59,7 +59,8 @@ mod map {
 /// Every user with role and enabled flag.
 #[server(endpoint = "admin_users", input = Json)]
 pub async fn admin_users() -> Result<Vec<UserSummary>, UsersError> {
-    use crate::backend::{access, services::users};
+    use crate::api::access;
+    use backend::services::users;
 
     access::require_admin().await?;
     let app = access::app_state()?;
@@ -69,8 +70,8 @@ pub async fn admin_users() -> Result<Vec<UserSummary>, UsersError> {
 /// Adds an operator or admin with an initial password.
 #[server(endpoint = "add_user", input = Json)]
 pub async fn add_user(user: NewUser) -> Result<UserSummary, AddUserError> {
-    use crate::backend::access;
-    use crate::backend::services::users::{self, UserAdminError as E};
+    use crate::api::access;
+    use backend::services::users::{self, UserAdminError as E};
 
     let admin = access::require_admin().await?;
     let app = access::app_state()?;
@@ -96,7 +97,7 @@ pub async fn set_user_enabled(
     username: String,
     enabled: bool,
 ) -> Result<UserSummary, ChangeUserError> {
-    use crate::backend::db::users::UserUpdate;
+    use backend::db::users::UserUpdate;
 
     change_user(username, UserUpdate::Enabled(enabled)).await
 }
@@ -104,7 +105,7 @@ pub async fn set_user_enabled(
 /// Makes a user an operator or an admin.
 #[server(endpoint = "set_user_role", input = Json)]
 pub async fn set_user_role(username: String, role: Role) -> Result<UserSummary, ChangeUserError> {
-    use crate::backend::db::users::UserUpdate;
+    use backend::db::users::UserUpdate;
 
     change_user(username, UserUpdate::Role(role)).await
 }
@@ -112,10 +113,10 @@ pub async fn set_user_role(username: String, role: Role) -> Result<UserSummary, 
 #[cfg(feature = "ssr")]
 async fn change_user(
     username: String,
-    update: crate::backend::db::users::UserUpdate,
+    update: backend::db::users::UserUpdate,
 ) -> Result<UserSummary, ChangeUserError> {
-    use crate::backend::access;
-    use crate::backend::services::users::{self, UserAdminError as E};
+    use crate::api::access;
+    use backend::services::users::{self, UserAdminError as E};
 
     let admin = access::require_admin().await?;
     let app = access::app_state()?;
@@ -135,8 +136,8 @@ async fn change_user(
 /// Sets a new password. The user's sessions end (they are bound to the old password).
 #[server(endpoint = "reset_user_password", input = Json)]
 pub async fn reset_user_password(reset: PasswordReset) -> Result<(), ResetPasswordError> {
-    use crate::backend::access;
-    use crate::backend::services::users::{self, UserAdminError as E};
+    use crate::api::access;
+    use backend::services::users::{self, UserAdminError as E};
 
     let admin = access::require_admin().await?;
     let app = access::app_state()?;

@@ -5,7 +5,7 @@
 mod audit;
 mod commands;
 mod connection;
-mod routes;
+pub mod routes;
 mod sync;
 mod unsaved;
 mod users;
@@ -20,7 +20,6 @@ use crate::api::whoami;
 pub use audit::AuditPage;
 pub use commands::CardCommandsPage;
 pub use connection::ConnectionPage;
-pub use routes::{AuditRoute, CardCommandsRoute, ConnectionRoute, SyncRoute, UsersRoute};
 pub use sync::SyncPage;
 pub use unsaved::Unsaved;
 pub use users::UsersPage;

@@ -1,20 +1,26 @@
-//! The settings pages as lazy routes: each page's code is its own WASM chunk, fetched when an
-//! admin first opens it, so operators never download the settings view. (`make build-release`
-//! builds with `cargo leptos build --split`; the server renders these pages as usual.)
+//! The settings pages' routes. Where the browser build splits the WASM (`cargo leptos build
+//! --split`, as `make build-release` does), each page is a lazy route: its code is its own WASM
+//! chunk, fetched when an admin first opens it, so operators never download the settings
+//! view. Any other build (`cargo leptos build`, `watch`, `end-to-end`, a release without
+//! `--split`) has no splitter, so there the pages are ordinary routes (`cfg(wasm_split)`, set
+//! by `build.rs`). The server renders both the same way, and always as lazy routes, so that
+//! it names the chunks to preload when they exist.
 
 use leptos::prelude::*;
-use leptos_router::{lazy_route, LazyRoute};
 
 use super::{AuditPage, CardCommandsPage, ConnectionPage, SyncPage, UsersPage};
 
-/// A settings page whose view is loaded on first use. The pages load their own data.
-macro_rules! lazy_page {
-    ($(#[$doc:meta])* $route:ident => $page:ident) => {
+/// A settings page's route: `$route` is the lazy route, `$view()` what the router is given.
+/// The pages load their own data.
+macro_rules! settings_route {
+    ($(#[$doc:meta])* $view:ident: $route:ident => $page:ident) => {
         $(#[$doc])*
+        #[cfg(any(not(feature = "hydrate"), wasm_split))]
         pub struct $route;
 
-        #[lazy_route]
-        impl LazyRoute for $route {
+        #[cfg(any(not(feature = "hydrate"), wasm_split))]
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
             fn data() -> Self {
                 $route
             }
@@ -24,26 +30,38 @@ macro_rules! lazy_page {
                 view! { <$page /> }.into_any()
             }
         }
+
+        $(#[$doc])*
+        #[cfg(any(not(feature = "hydrate"), wasm_split))]
+        pub fn $view() -> leptos_router::Lazy<$route> {
+            leptos_router::Lazy::new()
+        }
+
+        $(#[$doc])*
+        #[cfg(all(feature = "hydrate", not(wasm_split)))]
+        pub fn $view() -> impl Fn() -> AnyView + Clone + Send + 'static {
+            || view! { <$page /> }.into_any()
+        }
     };
 }
 
-lazy_page!(
+settings_route!(
     /// `/admin/cards`: Additional Commands per card state.
-    CardCommandsRoute => CardCommandsPage
+    card_commands: CardCommandsRoute => CardCommandsPage
 );
-lazy_page!(
+settings_route!(
     /// `/admin/gocards`: the GO Cards connection.
-    ConnectionRoute => ConnectionPage
+    connection: ConnectionRoute => ConnectionPage
 );
-lazy_page!(
+settings_route!(
     /// `/admin/sync`: the batch sync.
-    SyncRoute => SyncPage
+    sync: SyncRoute => SyncPage
 );
-lazy_page!(
+settings_route!(
     /// `/admin/users`: users and roles.
-    UsersRoute => UsersPage
+    users: UsersRoute => UsersPage
 );
-lazy_page!(
+settings_route!(
     /// `/admin/audit`: the audit log.
-    AuditRoute => AuditPage
+    audit: AuditRoute => AuditPage
 );

@@ -5,10 +5,10 @@
 //! every problem names a line.
 
 use super::{runner, seeds, Tally};
-use crate::common;
+use testkit as common;
 
-use app::backend::db::Db;
-use app::domain::CardState;
+use backend::db::Db;
+use desk_core::domain::CardState;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use server::cli::import::{import, ImportError, COLUMNS};

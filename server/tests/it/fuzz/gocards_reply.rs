@@ -9,22 +9,22 @@
 //! for the card asked about.
 
 use super::{any_json, runner, seeds, Tally};
-use crate::common;
-use crate::gocards_contract::support::{config_for, grant_token, serve, test_card_id};
+use testkit as common;
+use testkit::gocards::{config_for, grant_token, serve, test_card_id};
 
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
-use app::backend::db::cards::NewCard;
-use app::backend::db::Db;
-use app::backend::gocards::GoCardsClient;
-use app::backend::services::update_card_order::{update_card_order, UpdateCardOrderError};
-use app::domain::{CardState, Outcome, Process};
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
+use backend::db::cards::NewCard;
+use backend::db::Db;
+use backend::services::update_card_order::{update_card_order, UpdateCardOrderError};
+use desk_core::domain::{CardState, Outcome, Process};
+use gocards::GoCardsClient;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
@@ -244,7 +244,7 @@ fn any_gocards_reply_moves_a_card_forward_once_or_not_at_all() {
                         .collect::<String>(),
                 );
                 if (200..300).contains(&reply.status) {
-                    prop_assert_eq!(error, app::backend::gocards::GoCardsError::Malformed);
+                    prop_assert_eq!(error, gocards::GoCardsError::Malformed);
                 }
             }
             Err(other_error) => {

@@ -10,11 +10,11 @@
 
 use super::{any_json, runner, seeds, Tally};
 use crate::authz_matrix::{table, Body};
-use crate::common;
+use testkit as common;
 
 use std::collections::BTreeMap;
 
-use app::backend::db::Db;
+use backend::db::Db;
 use common::app::{spawn, TestApp, ADMIN};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;

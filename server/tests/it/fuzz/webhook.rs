@@ -5,16 +5,16 @@
 //! Seeds: `server/tests/fuzz-seeds/webhook/`, each replayed signed and unsigned.
 
 use super::{runner, seeds, Tally};
-use crate::common;
+use testkit as common;
 
-use app::backend::db::cards::NewCard;
-use app::backend::db::Db;
-use app::backend::services::webhook::{receive, WebhookError, WebhookOutcome};
-use app::domain::CardState;
+use backend::db::cards::NewCard;
+use backend::db::Db;
+use backend::services::webhook::{receive, WebhookError, WebhookOutcome};
+use desk_core::domain::CardState;
+use gocards_sim::webhook_signature;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use secrecy::SecretString;
-use server::sim::webhook_signature;
 
 const SECRET: &str = "fuzz-webhook-secret";
 const CARD: &str = "CA2600000001-FUZZ0001";

@@ -1,0 +1,381 @@
+//! Cards and their holders: search, profile, bulk insert and the guarded state change.
+
+use sqlx::{FromRow, QueryBuilder};
+
+use super::history::{insert_history, NewHistory};
+use super::{now_ms, on_pool, to_rfc3339, Db};
+use desk_core::domain::CardState;
+use desk_core::model::{search_key, CardSearch, CardSummary, SortColumn, PAGE_SIZE};
+
+/// A card with its holder, as stored.
+#[derive(Clone, Debug, FromRow)]
+pub struct CardRow {
+    pub card_id: String,
+    pub state: String,
+    pub ordered_at: Option<i64>,
+    pub last_checked_at: Option<i64>,
+    pub version: i64,
+    pub gocards_status: Option<String>,
+    pub failure_reason: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub employee_id: String,
+}
+
+impl CardRow {
+    pub fn state(&self) -> Option<CardState> {
+        self.state.parse().ok()
+    }
+}
+
+#[derive(FromRow)]
+struct SummaryRow {
+    card_id: String,
+    first_name: String,
+    last_name: String,
+    state: String,
+    ordered_at: Option<i64>,
+    last_checked_at: Option<i64>,
+}
+
+impl SummaryRow {
+    fn into_summary(self) -> Option<CardSummary> {
+        Some(CardSummary {
+            state: self.state.parse().ok()?,
+            holder: format!("{} {}", self.first_name, self.last_name),
+            card_id: self.card_id,
+            ordered_at: self.ordered_at.map(to_rfc3339),
+            last_checked_at: self.last_checked_at.map(to_rfc3339),
+        })
+    }
+}
+
+/// A card to insert, with its holder (import and demo data).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCard {
+    pub card_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub employee_id: String,
+    pub state: CardState,
+    pub ordered_at: Option<i64>,
+}
+
+/// Rows per multi-row INSERT: 13 parameters each stays under both engines' limits.
+const INSERT_CHUNK: usize = 1000;
+
+pub(super) const CARD_COLUMNS: &str =
+    "c.card_id, c.state, c.ordered_at, c.last_checked_at, c.version, \
+    c.gocards_status, c.failure_reason, h.first_name, h.last_name, h.email, h.employee_id";
+
+/// How a page sorted by card ID is found when a holder prefix narrows the search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchPlan {
+    /// Find the matches through a prefix index, then sort them: cheap while they are few,
+    /// and the only plan for the other sort orders.
+    ByPrefix,
+    /// Walk the cards in card-ID order, keep the matches, and stop after the page: cheap when
+    /// matches are common (a one-letter prefix, tens of thousands of them), where sorting
+    /// them all is not.
+    InCardOrder,
+}
+
+/// Below this many matches, sorting them is cheaper than walking the cards in order.
+pub const SORT_MATCHES_UP_TO: i64 = 10_000;
+/// Past this page, walking in card order reads too far; the matches are sorted instead.
+const WALK_PAGES_UP_TO: u32 = 20;
+
+impl Db {
+    /// The WHERE clause of `search` and its text parameters. With [`SearchPlan::InCardOrder`]
+    /// the prefix conditions are written so that neither engine uses a prefix index for them.
+    fn search_filter(search: &CardSearch, plan: SearchPlan) -> (String, Vec<String>) {
+        let mut filter = String::from("1 = 1");
+        let mut binds: Vec<String> = Vec::new();
+        if let Some(state) = search.status {
+            binds.push(state.as_str().to_owned());
+            filter.push_str(&format!(" AND c.state = ${}", binds.len()));
+        }
+        for (column, value) in [
+            ("c.last_name_key", &search.last_name),
+            ("c.first_name_key", &search.first_name),
+            ("c.email_key", &search.email),
+            ("c.employee_id_key", &search.employee_id),
+        ] {
+            let key = search_key(value);
+            if key.is_empty() {
+                continue;
+            }
+            let column = match plan {
+                SearchPlan::ByPrefix => column.to_owned(),
+                SearchPlan::InCardOrder => format!("({column} || '')"),
+            };
+            // A prefix is the range [key, key + U+10FFFF): both engines compare these
+            // columns bytewise, so the range uses the index.
+            let upper = format!("{key}\u{10FFFF}");
+            binds.push(key);
+            binds.push(upper);
+            filter.push_str(&format!(
+                " AND {column} >= ${} AND {column} < ${}",
+                binds.len() - 1,
+                binds.len()
+            ));
+        }
+        (filter, binds)
+    }
+
+    /// Whether `search` is sorted by card ID and narrowed by a holder prefix, on an early
+    /// page: the case where the plan matters.
+    fn plan_matters(search: &CardSearch) -> bool {
+        search.sort.column == SortColumn::CardId
+            && search.page() <= WALK_PAGES_UP_TO
+            && [
+                &search.last_name,
+                &search.first_name,
+                &search.email,
+                &search.employee_id,
+            ]
+            .iter()
+            .any(|v| !search_key(v).is_empty())
+    }
+
+    /// The cheaper plan for `search`: matches are counted through the prefix index, up to
+    /// [`SORT_MATCHES_UP_TO`], and walked in card order when there are at least that many.
+    pub async fn search_plan(&self, search: &CardSearch) -> Result<SearchPlan, sqlx::Error> {
+        if !Self::plan_matters(search) {
+            return Ok(SearchPlan::ByPrefix);
+        }
+        let (filter, binds) = Self::search_filter(search, SearchPlan::ByPrefix);
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM cards c WHERE {filter} LIMIT {SORT_MATCHES_UP_TO}) m"
+        );
+        let matches: i64 = on_pool!(self, pool => {
+            let mut query = sqlx::query_scalar::<_, i64>(&sql);
+            for bind in &binds {
+                query = query.bind(bind);
+            }
+            query.fetch_one(pool).await
+        })?;
+        Ok(if matches >= SORT_MATCHES_UP_TO {
+            SearchPlan::InCardOrder
+        } else {
+            SearchPlan::ByPrefix
+        })
+    }
+
+    /// The SQL and its text parameters for one page of `search` (one row more than a page,
+    /// to tell whether another follows), found with `plan`. Public so the benchmark can time
+    /// the bare query.
+    pub fn search_sql(search: &CardSearch, plan: SearchPlan) -> (String, Vec<String>) {
+        // The page is found and sorted on `cards` alone (covering indexes), then joined to
+        // the holders for its rows only.
+        let (filter, binds) = Self::search_filter(search, plan);
+        let inner = format!(
+            "SELECT card_id, holder_id, state, ordered_at, last_checked_at, last_name_key, \
+             first_name_key FROM cards c WHERE {filter}"
+        );
+        let direction = if search.sort.descending {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        let order = match search.sort.column {
+            SortColumn::CardId => format!("c.card_id {direction}"),
+            SortColumn::Holder => format!(
+                "c.last_name_key {direction}, c.first_name_key {direction}, c.card_id {direction}"
+            ),
+            SortColumn::Status => format!("c.state {direction}, c.card_id {direction}"),
+            SortColumn::Ordered => {
+                format!("c.ordered_at {direction} NULLS LAST, c.card_id {direction}")
+            }
+            SortColumn::LastChecked => {
+                format!("c.last_checked_at {direction} NULLS LAST, c.card_id {direction}")
+            }
+        };
+        let offset = (i64::from(search.page()) - 1) * PAGE_SIZE as i64;
+        let sql = format!(
+            "SELECT c.card_id, h.first_name, h.last_name, c.state, c.ordered_at, c.last_checked_at \
+             FROM ({inner} ORDER BY {order} LIMIT {} OFFSET {offset}) c \
+             JOIN card_holders h ON h.id = c.holder_id ORDER BY {order}",
+            PAGE_SIZE + 1
+        );
+        (sql, binds)
+    }
+
+    /// One page of cards matching `search`, plus whether another page follows.
+    pub async fn search_cards(
+        &self,
+        search: &CardSearch,
+    ) -> Result<(Vec<CardSummary>, bool), sqlx::Error> {
+        let plan = self.search_plan(search).await?;
+        let (sql, binds) = Db::search_sql(search, plan);
+        let rows: Vec<SummaryRow> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as::<_, SummaryRow>(&sql);
+            for bind in &binds {
+                query = query.bind(bind);
+            }
+            query.fetch_all(pool).await
+        })?;
+        let has_next = rows.len() > PAGE_SIZE;
+        let cards = rows
+            .into_iter()
+            .take(PAGE_SIZE)
+            .filter_map(SummaryRow::into_summary)
+            .collect();
+        Ok((cards, has_next))
+    }
+
+    pub async fn card(&self, card_id: &str) -> Result<Option<CardRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {CARD_COLUMNS} FROM cards c JOIN card_holders h ON h.id = c.holder_id \
+             WHERE c.card_id = $1"
+        );
+        on_pool!(self, pool => sqlx::query_as::<_, CardRow>(&sql).bind(card_id).fetch_optional(pool).await)
+    }
+
+    pub async fn count_cards(&self) -> Result<i64, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM cards").fetch_one(pool).await)
+    }
+
+    /// Which of `ids` are already stored.
+    pub async fn existing_card_ids(&self, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let rows: Vec<String> = on_pool!(self, pool => {
+                let mut query = QueryBuilder::new("SELECT card_id FROM cards WHERE card_id IN (");
+                let mut list = query.separated(", ");
+                for id in chunk {
+                    list.push_bind(id);
+                }
+                query.push(")");
+                query.build_query_scalar::<String>().fetch_all(pool).await
+            })?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    /// Inserts cards and their holders in one transaction: all or nothing.
+    /// `on_progress` is called with the number of cards written so far.
+    pub async fn insert_cards(
+        &self,
+        cards: &[NewCard],
+        mut on_progress: impl FnMut(usize),
+    ) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut written = 0;
+            for chunk in cards.chunks(INSERT_CHUNK) {
+                let holder_ids: Vec<i64> = chunk.iter().map(|_| rand::random::<i64>().abs().max(1)).collect();
+                let mut holders = QueryBuilder::new(
+                    "INSERT INTO card_holders (id, first_name, last_name, email, employee_id) ",
+                );
+                holders.push_values(chunk.iter().zip(&holder_ids), |mut row, (card, id)| {
+                    row.push_bind(*id)
+                        .push_bind(&card.first_name)
+                        .push_bind(&card.last_name)
+                        .push_bind(&card.email)
+                        .push_bind(&card.employee_id);
+                });
+                holders.build().execute(&mut *tx).await?;
+                let mut rows = QueryBuilder::new(
+                    "INSERT INTO cards (card_id, holder_id, state, ordered_at, last_checked_at, version, \
+                     updated_at, first_name_key, last_name_key, email_key, employee_id_key) ",
+                );
+                rows.push_values(chunk.iter().zip(&holder_ids), |mut row, (card, id)| {
+                    row.push_bind(&card.card_id)
+                        .push_bind(*id)
+                        .push_bind(card.state.as_str())
+                        .push_bind(card.ordered_at)
+                        .push_bind(None::<i64>)
+                        .push_bind(1_i64)
+                        .push_bind(now)
+                        .push_bind(search_key(&card.first_name))
+                        .push_bind(search_key(&card.last_name))
+                        .push_bind(search_key(&card.email))
+                        .push_bind(search_key(&card.employee_id));
+                });
+                rows.build().execute(&mut *tx).await?;
+                written += chunk.len();
+                on_progress(written);
+            }
+            tx.commit().await
+        })
+    }
+
+    /// Open orders (Ordered, In production), for seeding the simulator.
+    pub async fn open_orders(&self) -> Result<Vec<CardRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {CARD_COLUMNS} FROM cards c JOIN card_holders h ON h.id = c.holder_id \
+             WHERE c.state IN ('ordered', 'in_production') ORDER BY c.card_id"
+        );
+        on_pool!(self, pool => sqlx::query_as::<_, CardRow>(&sql).fetch_all(pool).await)
+    }
+
+    /// Moves a card from `event.from_state` to `event.to_state` if it is still at
+    /// `expected_version`, and writes the history row, in one transaction. Returns
+    /// `Ok(false)` and writes nothing when the card changed meanwhile.
+    pub async fn apply_state_change(
+        &self,
+        card_id: &str,
+        expected_version: i64,
+        failure_reason: Option<&str>,
+        event: &NewHistory<'_>,
+    ) -> Result<bool, sqlx::Error> {
+        let now = now_ms();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE cards SET state = $1, version = version + 1, last_checked_at = $2, \
+                 updated_at = $2, gocards_status = $3, failure_reason = $4 \
+                 WHERE card_id = $5 AND version = $6 AND state = $7",
+            )
+            .bind(event.to_state.as_str())
+            .bind(now)
+            .bind(event.gocards_status)
+            .bind(failure_reason)
+            .bind(card_id)
+            .bind(expected_version)
+            .bind(event.from_state.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            insert_history!(&mut *tx, card_id, now, event).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Records a check that changed no state: `last checked` (and the raw status, when
+    /// GO Cards answered) and, when given, a history row. The version is left alone, so
+    /// concurrent checks that find nothing do not fail each other.
+    pub async fn record_check(
+        &self,
+        card_id: &str,
+        gocards_status: Option<&str>,
+        event: Option<&NewHistory<'_>>,
+    ) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE cards SET last_checked_at = $1, gocards_status = COALESCE($2, gocards_status) \
+                 WHERE card_id = $3",
+            )
+            .bind(now)
+            .bind(gocards_status)
+            .bind(card_id)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(event) = event {
+                insert_history!(&mut *tx, card_id, now, event).await?;
+            }
+            tx.commit().await
+        })
+    }
+}

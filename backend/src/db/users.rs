@@ -1,0 +1,230 @@
+//! Users and their password hashes.
+
+use sqlx::FromRow;
+
+use super::audit::{insert_audit, AuditRecord};
+use super::{now_ms, on_pool, Db};
+use desk_core::model::Role;
+
+/// A user as stored. Deliberately not `Serialize`: the hash never leaves the server.
+#[derive(Clone, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub enabled: i64,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserRow {
+    pub fn role(&self) -> Option<Role> {
+        self.role.parse().ok()
+    }
+}
+
+const COLUMNS: &str = "id, username, password_hash, role, enabled";
+
+impl Db {
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+        on_pool!(self, pool => sqlx::query_as::<_, UserRow>(&sql).bind(username).fetch_optional(pool).await)
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        on_pool!(self, pool => sqlx::query_as::<_, UserRow>(&sql).bind(id).fetch_optional(pool).await)
+    }
+
+    /// Inserts a user; `Ok(false)` when the name is taken.
+    pub async fn insert_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<bool, sqlx::Error> {
+        let sql = "INSERT INTO users (username, password_hash, role, enabled, created_at) \
+                   VALUES ($1, $2, $3, 1, $4) ON CONFLICT (username) DO NOTHING";
+        let done = on_pool!(self, pool => sqlx::query(sql)
+            .bind(username)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .bind(now_ms())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Sets a new password hash; `Ok(false)` when no such user exists.
+    pub async fn set_password_hash(&self, username: &str, hash: &str) -> Result<bool, sqlx::Error> {
+        let sql = "UPDATE users SET password_hash = $1 WHERE username = $2";
+        let done = on_pool!(self, pool => sqlx::query(sql).bind(hash).bind(username).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    pub async fn count_users(&self) -> Result<i64, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await)
+    }
+}
+
+/// What a guarded change to a user did.
+#[derive(Clone, Debug)]
+pub enum UserChange {
+    /// Done; the user as it is now.
+    Done(UserRow),
+    NoSuchUser,
+    /// Refused: it would leave no enabled admin.
+    LastAdmin,
+}
+
+/// A change to one user's role or enabled flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserUpdate {
+    Enabled(bool),
+    Role(Role),
+}
+
+impl Db {
+    /// Every user, by name.
+    pub async fn list_users(&self) -> Result<Vec<UserRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM users ORDER BY username");
+        on_pool!(self, pool => sqlx::query_as::<_, UserRow>(&sql).fetch_all(pool).await)
+    }
+
+    /// Inserts a user and the audit line in one transaction; `Ok(false)` when the name is
+    /// taken (and nothing is written).
+    pub async fn add_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        audit: AuditRecord<'_>,
+    ) -> Result<bool, sqlx::Error> {
+        let now = now_ms();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "INSERT INTO users (username, password_hash, role, enabled, created_at) \
+                 VALUES ($1, $2, $3, 1, $4) ON CONFLICT (username) DO NOTHING",
+            )
+            .bind(username)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            insert_audit!(&mut *tx, now, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Sets a new password hash and writes the audit line; `Ok(false)` when no such user.
+    /// The user's sessions end, since they are bound to the old hash.
+    pub async fn reset_password_hash(
+        &self,
+        username: &str,
+        hash: &str,
+        audit: AuditRecord<'_>,
+    ) -> Result<bool, sqlx::Error> {
+        let now = now_ms();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
+                .bind(hash)
+                .bind(username)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            insert_audit!(&mut *tx, now, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Enables, disables, promotes or demotes a user, and writes the audit line, unless that
+    /// would leave no enabled admin. Concurrent changes cannot race past the check: the
+    /// transaction first takes a write lock on every admin row (PostgreSQL) or the database
+    /// (SQLite).
+    pub async fn update_user(
+        &self,
+        username: &str,
+        update: UserUpdate,
+        audit: AuditRecord<'_>,
+    ) -> Result<UserChange, sqlx::Error> {
+        let now = now_ms();
+        let select = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET role = role WHERE role = 'admin'")
+                .execute(&mut *tx)
+                .await?;
+            let Some(row) = sqlx::query_as::<_, UserRow>(&select)
+                .bind(username)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                tx.rollback().await?;
+                return Ok(UserChange::NoSuchUser);
+            };
+            let counts_as_admin = row.role() == Some(Role::Admin) && row.enabled == 1;
+            let stops_counting = match update {
+                UserUpdate::Enabled(enabled) => !enabled,
+                UserUpdate::Role(role) => role != Role::Admin,
+            };
+            if counts_as_admin && stops_counting {
+                let others: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = 1 AND id <> $1",
+                )
+                .bind(row.id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if others == 0 {
+                    tx.rollback().await?;
+                    return Ok(UserChange::LastAdmin);
+                }
+            }
+            match update {
+                UserUpdate::Enabled(enabled) => {
+                    sqlx::query("UPDATE users SET enabled = $1 WHERE id = $2")
+                        .bind(i64::from(enabled))
+                        .bind(row.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                UserUpdate::Role(role) => {
+                    sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+                        .bind(role.as_str())
+                        .bind(row.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            insert_audit!(&mut *tx, now, audit).await?;
+            let updated = sqlx::query_as::<_, UserRow>(&select)
+                .bind(username)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(UserChange::Done(updated))
+        })
+    }
+}

@@ -1,0 +1,486 @@
+//! One run of the batch sync.
+//!
+//! 1. **Listing.** Walk `GET /api/cards` from the stored watermark, page by page. Each listed
+//!    card that is ours goes through the domain's `apply`: a change is its own transaction
+//!    (state, version and a history row, guarded by the version); "no change" only updates
+//!    `last checked`, for the whole page in one statement. The watermark moves past a page
+//!    only when every card before it was applied, so a crash or a failed card is read again
+//!    next run.
+//! 2. **Poll.** Every open order not checked since `stale_after` before the run started is
+//!    asked for with `GET /api/card/{id}`, `concurrency` calls in flight. The cards are walked
+//!    by card id, so none comes up twice in one run.
+//!
+//! One bad card never stops a run: it is counted as failed, gets an `error` history row and a
+//! line in the run's errors, and is tried again next run (its `last checked` is left alone).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::time::Instant;
+
+use super::retry::with_retries;
+use super::{duration_ms, SyncSettings};
+use crate::db::cards::CardRow;
+use crate::db::history::NewHistory;
+use crate::db::sync::{RunCounts, NEEDS_ATTENTION_RUNS};
+use crate::db::{now_ms, Db, DbKind};
+use desk_core::domain::{apply, CardId, CardState, GoCardsStatus, Outcome};
+use desk_core::model::{HistoryKind, HistorySource};
+use gocards::{CardInfo, GoCardsClient, GoCardsError, ListCursor};
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunReport {
+    pub run_id: i64,
+    /// `completed`, `failed` (part of the run could not be done) or `interrupted` (the lease
+    /// was lost).
+    pub status: &'static str,
+    pub counts: RunCounts,
+    pub error: Option<String>,
+}
+
+/// How often live progress is written for the settings view.
+const PROGRESS_EVERY: Duration = Duration::from_millis(300);
+/// Cards per poll batch read from the database.
+const POLL_BATCH: i64 = 500;
+
+/// Why a run stopped early.
+enum Stop {
+    LeaseLost,
+    Storage(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Stop {
+    fn from(err: sqlx::Error) -> Self {
+        Stop::Storage(err)
+    }
+}
+
+/// A listed card: its index in the page, id, stored state and what applying it did.
+type Listed = (usize, String, Option<CardState>, Result<CardResult, String>);
+
+/// What one card's report did.
+enum CardResult {
+    Changed,
+    /// Nothing to write but `last checked` (with this raw status).
+    Unchanged {
+        touch: Option<String>,
+    },
+}
+
+struct Run<'a> {
+    db: &'a Db,
+    gocards: &'a GoCardsClient,
+    settings: &'a SyncSettings,
+    holder: &'a str,
+    lost: &'a AtomicBool,
+    run_id: i64,
+    started_at: i64,
+    counts: RunCounts,
+    phase: &'static str,
+    total: Option<i64>,
+    saved_at: Instant,
+    /// Set by the first problem that stops part of the run (the listing unreadable).
+    problem: Option<String>,
+}
+
+pub(super) async fn execute(
+    db: &Db,
+    gocards: &GoCardsClient,
+    settings: &SyncSettings,
+    holder: &str,
+    started_by: &str,
+    lost: &AtomicBool,
+) -> Result<RunReport, sqlx::Error> {
+    let run_id = db.sync_start_run(holder, started_by).await?;
+    let mut run = Run {
+        db,
+        gocards,
+        settings,
+        holder,
+        lost,
+        run_id,
+        started_at: now_ms(),
+        counts: RunCounts::default(),
+        phase: "listing",
+        total: None,
+        saved_at: Instant::now(),
+        problem: None,
+    };
+    let outcome = match run.listing().await {
+        Ok(()) => run.poll().await,
+        Err(stop) => Err(stop),
+    };
+    let (status, error) = match outcome {
+        Ok(()) => match run.problem.take() {
+            None => ("completed", None),
+            Some(problem) => ("failed", Some(problem)),
+        },
+        Err(Stop::LeaseLost) => (
+            "interrupted",
+            Some("Another server took over the sync; it continues there.".to_owned()),
+        ),
+        Err(Stop::Storage(err)) => {
+            tracing::error!(error = %err, run = run_id, "batch sync stopped on a storage error");
+            (
+                "failed",
+                Some("The database could not be written; see the server log.".to_owned()),
+            )
+        }
+    };
+    db.sync_finish_run(run_id, status, run.counts, error.as_deref())
+        .await?;
+    Ok(RunReport {
+        run_id,
+        status,
+        counts: run.counts,
+        error,
+    })
+}
+
+impl Run<'_> {
+    fn check_lease(&self) -> Result<(), Stop> {
+        if self.lost.load(Ordering::SeqCst) {
+            Err(Stop::LeaseLost)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn save_progress(&mut self, force: bool) -> Result<(), Stop> {
+        if force || self.saved_at.elapsed() >= PROGRESS_EVERY {
+            self.db
+                .sync_progress(self.run_id, self.phase, self.total, self.counts)
+                .await?;
+            self.saved_at = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Phase 1: the changed-cards listing, from the watermark.
+    async fn listing(&mut self) -> Result<(), Stop> {
+        let state = self.db.sync_state().await?;
+        let mut cursor = match state.watermark.as_deref() {
+            None => ListCursor::default(),
+            Some(raw) => serde_json::from_str::<ListCursor>(raw).unwrap_or_else(|error| {
+                tracing::warn!(%error, "unreadable sync watermark; listing from the start");
+                ListCursor::default()
+            }),
+        };
+        // Stays true while every listed card so far was applied: only then may the
+        // watermark move.
+        let mut contiguous = true;
+        loop {
+            self.check_lease()?;
+            let page = with_retries(self.settings.retry, || {
+                self.gocards.changed_cards(&cursor, self.settings.page_size)
+            })
+            .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(err) => {
+                    let message = format!(
+                        "The changed-cards listing could not be read: {} The next run starts from the same place.",
+                        err.user_message()
+                    );
+                    tracing::warn!(error = %err, "batch sync: listing failed");
+                    self.db
+                        .sync_record_error(self.run_id, None, &message)
+                        .await?;
+                    self.problem = Some(message);
+                    return Ok(());
+                }
+            };
+            let first_failure = self.apply_listing_page(&page.items).await?;
+            if contiguous {
+                let applied_upto = match first_failure {
+                    None => page
+                        .next
+                        .clone()
+                        .or_else(|| page.items.last().map(ListCursor::after)),
+                    Some(index) => {
+                        contiguous = false;
+                        index
+                            .checked_sub(1)
+                            .and_then(|i| page.items.get(i))
+                            .map(ListCursor::after)
+                    }
+                };
+                if let Some(applied_upto) = applied_upto {
+                    let watermark = serde_json::to_string(&applied_upto)
+                        .map_err(|e| Stop::Storage(sqlx::Error::Encode(Box::new(e))))?;
+                    if !self.db.sync_set_watermark(self.holder, &watermark).await? {
+                        return Err(Stop::LeaseLost);
+                    }
+                }
+            }
+            self.save_progress(true).await?;
+            match page.next {
+                Some(next) => cursor = next,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Applies one listing page; returns the index of the first card that failed.
+    async fn apply_listing_page(&mut self, items: &[CardInfo]) -> Result<Option<usize>, Stop> {
+        let ids: Vec<String> = items.iter().map(|item| item.card_id.clone()).collect();
+        let mut stored: HashMap<String, CardRow> = self
+            .db
+            .cards_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|card| (card.card_id.clone(), card))
+            .collect();
+        // GO Cards lists every card of the organisation; only ours matter here.
+        let ours: Vec<(usize, &CardInfo, CardRow)> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(index, item)| {
+                stored.remove(&item.card_id).map(|card| (index, item, card))
+            })
+            .collect();
+        // Each card is its own transaction. PostgreSQL commits them side by side (its
+        // commits wait on the disk, so they overlap well); SQLite has one writer, so one
+        // at a time there.
+        let in_flight = match self.db.kind() {
+            DbKind::Postgres => self.settings.concurrency.max(1),
+            DbKind::Sqlite => 1,
+        };
+        let pending: Vec<_> = ours
+            .into_iter()
+            .map(|(index, item, card)| self.apply_listed(index, item, card))
+            .collect();
+        let results: Vec<Listed> = futures::stream::iter(pending)
+            .buffered(in_flight)
+            .collect()
+            .await;
+
+        let mut first_failure = None;
+        let mut touches: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (index, card_id, state, result) in results {
+            self.counts.checked += 1;
+            if !self.count(card_id, state, result, &mut touches).await? {
+                first_failure.get_or_insert(index);
+            }
+        }
+        for (status, ids) in touches {
+            self.db.touch_checked(&ids, &status).await?;
+        }
+        Ok(first_failure)
+    }
+
+    async fn apply_listed(&self, index: usize, item: &CardInfo, card: CardRow) -> Listed {
+        let state = card.state();
+        let result = self
+            .apply_card(card, &item.status, item.failure_reason.as_deref())
+            .await;
+        (index, item.card_id.clone(), state, result)
+    }
+
+    /// Counts one applied card; an unchanged one joins `touches` (its `last checked` is
+    /// written with the page), a failed one gets its error rows. `false`: it failed.
+    async fn count(
+        &mut self,
+        card_id: String,
+        state: Option<CardState>,
+        result: Result<CardResult, String>,
+        touches: &mut BTreeMap<String, Vec<String>>,
+    ) -> Result<bool, Stop> {
+        match result {
+            Ok(CardResult::Changed) => self.counts.changed += 1,
+            Ok(CardResult::Unchanged { touch }) => {
+                self.counts.unchanged += 1;
+                if let Some(status) = touch {
+                    touches.entry(status).or_default().push(card_id);
+                }
+            }
+            Err(message) => {
+                self.counts.failed += 1;
+                self.card_error(&card_id, state, &message, None).await?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Applies what GO Cards reported for `card`. A change that loses a race with another
+    /// writer is re-read and applied once more. `Err` is the message of a failure.
+    async fn apply_card(
+        &self,
+        mut card: CardRow,
+        reported: &GoCardsStatus,
+        failure_reason: Option<&str>,
+    ) -> Result<CardResult, String> {
+        for _ in 0..2 {
+            let Some(state) = card.state() else {
+                return Err(format!(
+                    "The stored card has an unknown state {:?}.",
+                    card.state
+                ));
+            };
+            let outcome = apply(state, reported, failure_reason);
+            let Outcome::Changed {
+                from,
+                to,
+                failure_reason,
+            } = &outcome
+            else {
+                // Refused: the card is not an open order (any more); nothing to record.
+                let touch = state.is_open_order().then(|| reported.as_str().to_owned());
+                return Ok(CardResult::Unchanged { touch });
+            };
+            let event = NewHistory {
+                kind: HistoryKind::Changed,
+                source: HistorySource::Sync,
+                actor: None,
+                from_state: *from,
+                to_state: *to,
+                gocards_status: Some(reported.as_str()),
+                detail: failure_reason.as_deref(),
+            };
+            let applied = self
+                .db
+                .apply_state_change(
+                    &card.card_id,
+                    card.version,
+                    failure_reason.as_deref(),
+                    &event,
+                )
+                .await
+                .map_err(|err| storage_message(&card.card_id, &err))?;
+            if applied {
+                return Ok(CardResult::Changed);
+            }
+            card = match self.db.card(&card.card_id).await {
+                Ok(Some(fresh)) => fresh,
+                Ok(None) => return Err("The card was removed during the sync.".to_owned()),
+                Err(err) => return Err(storage_message(&card.card_id, &err)),
+            };
+        }
+        Err("The card kept changing during the sync; it is tried again next run.".to_owned())
+    }
+
+    /// Phase 2: poll the open orders not checked recently.
+    async fn poll(&mut self) -> Result<(), Stop> {
+        self.phase = "polling";
+        let cutoff = self.started_at - duration_ms(self.settings.stale_after);
+        let stale = self.db.count_stale_open_orders(cutoff).await?;
+        self.total = Some(self.counts.checked + stale);
+        self.save_progress(true).await?;
+        let mut not_found: HashSet<String> =
+            self.db.sync_not_found_ids().await?.into_iter().collect();
+        for state in [CardState::Ordered, CardState::InProduction] {
+            let mut after = String::new();
+            loop {
+                self.check_lease()?;
+                let batch = self
+                    .db
+                    .stale_open_orders(state.as_str(), cutoff, &after, POLL_BATCH)
+                    .await?;
+                let Some(last) = batch.last() else {
+                    break;
+                };
+                after = last.card_id.clone();
+                self.poll_batch(batch, &mut not_found).await?;
+            }
+        }
+        self.save_progress(true).await
+    }
+
+    async fn poll_batch(
+        &mut self,
+        batch: Vec<CardRow>,
+        not_found: &mut HashSet<String>,
+    ) -> Result<(), Stop> {
+        let gocards = self.gocards;
+        let retry = self.settings.retry;
+        let mut answers = futures::stream::iter(batch.into_iter().map(|card| async move {
+            let answer = match CardId::parse(&card.card_id) {
+                Ok(id) => with_retries(retry, || gocards.card(&id)).await,
+                Err(_) => Err(GoCardsError::BadRequest),
+            };
+            (card, answer)
+        }))
+        .buffer_unordered(self.settings.concurrency.max(1));
+
+        let mut touches: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut found_again = Vec::new();
+        while let Some((card, answer)) = answers.next().await {
+            self.check_lease()?;
+            self.counts.checked += 1;
+            let card_id = card.card_id.clone();
+            match answer {
+                Ok(info) => {
+                    if not_found.remove(&card_id) {
+                        found_again.push(card_id.clone());
+                    }
+                    let state = card.state();
+                    let result = self
+                        .apply_card(card, &info.status, info.failure_reason.as_deref())
+                        .await;
+                    self.count(card_id, state, result, &mut touches).await?;
+                }
+                Err(err) => {
+                    self.counts.failed += 1;
+                    let mut message = err.user_message();
+                    if err == GoCardsError::NotFound {
+                        let runs = self.db.sync_note_not_found(&card_id, self.run_id).await?;
+                        not_found.insert(card_id.clone());
+                        if runs >= NEEDS_ATTENTION_RUNS {
+                            message = format!(
+                                "{message} ({runs} runs in a row: on the needs-attention list)"
+                            );
+                        }
+                    }
+                    self.card_error(&card_id, card.state(), &message, Some(&err))
+                        .await?;
+                }
+            }
+            self.save_progress(false).await?;
+        }
+        drop(answers);
+        for (status, ids) in touches {
+            self.db.touch_checked(&ids, &status).await?;
+        }
+        self.db.sync_clear_not_found(&found_again).await?;
+        Ok(())
+    }
+
+    /// A card the sync could not bring up to date: an `error` history row and a line in the
+    /// run's errors. `last checked` stays, so the next run polls it again.
+    async fn card_error(
+        &self,
+        card_id: &str,
+        state: Option<CardState>,
+        message: &str,
+        err: Option<&GoCardsError>,
+    ) -> Result<(), Stop> {
+        if let Some(err) = err {
+            tracing::warn!(%card_id, error = %err, "batch sync: card check failed");
+        }
+        if let Some(state) = state {
+            let event = NewHistory {
+                kind: HistoryKind::Error,
+                source: HistorySource::Sync,
+                actor: None,
+                from_state: state,
+                to_state: state,
+                gocards_status: None,
+                detail: Some(message),
+            };
+            self.db.append_history(card_id, &event).await?;
+        }
+        self.db
+            .sync_record_error(self.run_id, Some(card_id), message)
+            .await?;
+        Ok(())
+    }
+}
+
+fn storage_message(card_id: &str, err: &sqlx::Error) -> String {
+    tracing::error!(%card_id, error = %err, "batch sync: could not store a card's change");
+    "The change could not be stored; it is tried again next run.".to_owned()
+}

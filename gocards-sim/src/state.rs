@@ -1,0 +1,154 @@
+//! The simulator's shared state, behind one `Arc`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::Utc;
+use desk_core::domain::GoCardsStatus;
+use gocards::CardInfo;
+
+use super::faults::{FaultMode, FaultSpec};
+use super::orders::OrderBook;
+use super::store::CardStore;
+use super::tokens::{TokenBook, DEFAULT_TOKEN_LIFETIME};
+use super::webhook::{WebhookEmitter, WebhookTarget};
+use super::SimConfig;
+
+/// The most `/api/*` calls kept for `GET /sim/calls`; older ones are dropped.
+const MAX_CALLS_KEPT: usize = 100_000;
+
+pub(crate) struct SimState {
+    pub config: SimConfig,
+    pub store: Mutex<CardStore>,
+    pub tokens: Mutex<TokenBook>,
+    pub orders: Mutex<OrderBook>,
+    faults: Mutex<FaultSpec>,
+    calls: Mutex<VecDeque<(String, String, i64)>>,
+    webhook_target: Mutex<Option<WebhookTarget>>,
+    webhook: WebhookEmitter,
+    token_lifetime_secs: AtomicU64,
+    token_requests: AtomicUsize,
+}
+
+/// Locks a mutex; a poisoned one is still used (no code here panics while holding one).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SimState {
+    pub fn new(config: SimConfig) -> Self {
+        SimState {
+            config,
+            store: Mutex::default(),
+            tokens: Mutex::default(),
+            orders: Mutex::default(),
+            faults: Mutex::default(),
+            calls: Mutex::default(),
+            webhook_target: Mutex::default(),
+            webhook: WebhookEmitter::new(),
+            token_lifetime_secs: AtomicU64::new(DEFAULT_TOKEN_LIFETIME.as_secs()),
+            token_requests: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn record_call(&self, method: &str, path: &str) {
+        let mut calls = lock(&self.calls);
+        if calls.len() >= MAX_CALLS_KEPT {
+            calls.pop_front();
+        }
+        calls.push_back((
+            method.to_owned(),
+            path.to_owned(),
+            Utc::now().timestamp_millis(),
+        ));
+    }
+
+    /// `(method, path, unix seconds)`, as `GET /sim/calls` reports them.
+    pub fn calls(&self) -> Vec<(String, String, i64)> {
+        lock(&self.calls)
+            .iter()
+            .map(|(method, path, ms)| (method.clone(), path.clone(), ms.div_euclid(1000)))
+            .collect()
+    }
+
+    /// `(method, path, unix milliseconds)`.
+    pub fn calls_ms(&self) -> Vec<(String, String, i64)> {
+        lock(&self.calls).iter().cloned().collect()
+    }
+
+    pub fn count_token_request(&self) {
+        self.token_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn token_requests(&self) -> usize {
+        self.token_requests.load(Ordering::Relaxed)
+    }
+
+    pub fn token_lifetime(&self) -> Duration {
+        Duration::from_secs(self.token_lifetime_secs.load(Ordering::Relaxed))
+    }
+
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.token_lifetime_secs
+            .store(lifetime.as_secs(), Ordering::Relaxed);
+    }
+
+    pub fn fault(&self) -> FaultSpec {
+        lock(&self.faults).clone()
+    }
+
+    pub fn set_fault(&self, fault: FaultSpec) {
+        *lock(&self.faults) = fault;
+    }
+
+    /// The fault for this call, if it strikes; `expire_token_once` is used up by striking.
+    pub fn take_fault(&self, card_id: Option<&str>) -> Option<FaultSpec> {
+        let mut faults = lock(&self.faults);
+        if !faults.strikes(card_id) {
+            return None;
+        }
+        let struck = faults.clone();
+        if struck.mode == FaultMode::ExpireTokenOnce {
+            *faults = FaultSpec::default();
+        }
+        Some(struck)
+    }
+
+    pub fn set_webhook(&self, target: Option<WebhookTarget>) {
+        *lock(&self.webhook_target) = target;
+    }
+
+    pub fn upsert(&self, cards: Vec<CardInfo>) -> usize {
+        lock(&self.store).upsert(cards)
+    }
+
+    pub fn set_status(
+        &self,
+        card_id: &str,
+        status: &str,
+        failure_reason: Option<String>,
+    ) -> Option<CardInfo> {
+        let changed =
+            lock(&self.store).set_status(card_id, GoCardsStatus::parse(status), failure_reason)?;
+        self.emit(std::slice::from_ref(&changed));
+        Some(changed)
+    }
+
+    pub fn advance(&self) -> usize {
+        let moved = lock(&self.store).advance();
+        self.emit(&moved);
+        moved.len()
+    }
+
+    /// One event per changed card, if a webhook is set.
+    fn emit(&self, changed: &[CardInfo]) {
+        let Some(target) = lock(&self.webhook_target).clone() else {
+            return;
+        };
+        for card in changed {
+            self.webhook.emit(&target, card);
+        }
+    }
+}

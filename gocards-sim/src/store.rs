@@ -1,0 +1,297 @@
+//! The simulator's cards, indexed by `(updated, cardId)` for the keyset listing.
+//!
+//! `updated` comes from one clock that only moves forward (millisecond steps), so every
+//! change gets a key above every key a cursor may already point at: a card that changes
+//! again moves to the end of the listing, and a walk of the cursors sees it once more.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
+
+use chrono::{DateTime, Utc};
+use desk_core::domain::GoCardsStatus;
+use gocards::CardInfo;
+use sha2::{Digest, Sha256};
+
+/// One in this many `advance` steps fails a card (3%).
+const FAILURES_PER_10K_STEPS: u64 = 300;
+const FAILURE_REASONS: [&str; 4] = [
+    "chip test failed",
+    "embossing fault",
+    "photo rejected by quality control",
+    "card body damaged in production",
+];
+
+struct StoredCard {
+    info: CardInfo,
+    /// `info.updated` in ms since the epoch: the listing key.
+    updated_ms: i64,
+    /// How many times `advance` moved this card; seeds its next step.
+    advance_steps: u32,
+}
+
+/// Where a listing page starts.
+pub(crate) enum ListStart {
+    Beginning,
+    /// Strictly after this `(updated ms, cardId)` key.
+    AfterKey(i64, String),
+    /// Strictly after this `updated` ms, any card id.
+    AfterMillis(i64),
+}
+
+#[derive(Default)]
+pub(crate) struct CardStore {
+    cards: HashMap<String, StoredCard>,
+    by_update: BTreeSet<(i64, String)>,
+    last_updated_ms: i64,
+}
+
+impl CardStore {
+    /// The next `updated`: now, but always after the last one given.
+    fn tick(&mut self) -> i64 {
+        let now = Utc::now().timestamp_millis();
+        self.last_updated_ms = now.max(self.last_updated_ms.saturating_add(1));
+        self.last_updated_ms
+    }
+
+    /// Stores `info` with `updated` set to `updated_ms`, moving it in the index.
+    fn put(&mut self, mut info: CardInfo, updated_ms: i64) -> CardInfo {
+        info.updated = Some(millis_to_time(updated_ms));
+        let advance_steps = match self.cards.get(&info.card_id) {
+            Some(old) => {
+                self.by_update
+                    .remove(&(old.updated_ms, info.card_id.clone()));
+                old.advance_steps
+            }
+            None => 0,
+        };
+        self.by_update.insert((updated_ms, info.card_id.clone()));
+        self.cards.insert(
+            info.card_id.clone(),
+            StoredCard {
+                info: info.clone(),
+                updated_ms,
+                advance_steps,
+            },
+        );
+        info
+    }
+
+    /// Creates or replaces cards. They share one new `updated` (one change, made atomically);
+    /// the `updated` they came with is ignored.
+    pub fn upsert(&mut self, cards: Vec<CardInfo>) -> usize {
+        let updated_ms = self.tick();
+        let count = cards.len();
+        for card in cards {
+            self.put(card, updated_ms);
+        }
+        count
+    }
+
+    pub fn get(&self, card_id: &str) -> Option<CardInfo> {
+        self.cards.get(card_id).map(|stored| stored.info.clone())
+    }
+
+    pub fn contains(&self, card_id: &str) -> bool {
+        self.cards.contains_key(card_id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.cards.len()
+    }
+
+    /// Forces a status (any string) and bumps `updated`. `None` for an unknown card.
+    pub fn set_status(
+        &mut self,
+        card_id: &str,
+        status: GoCardsStatus,
+        failure_reason: Option<String>,
+    ) -> Option<CardInfo> {
+        let mut info = self.get(card_id)?;
+        let updated_ms = self.tick();
+        apply_status(
+            &mut info,
+            status,
+            failure_reason,
+            millis_to_time(updated_ms),
+        );
+        Some(self.put(info, updated_ms))
+    }
+
+    /// Up to `size` cards in `(updated, cardId)` order from `start`, and whether more follow.
+    pub fn page(&self, start: &ListStart, size: usize) -> (Vec<CardInfo>, bool) {
+        let lower = match start {
+            ListStart::Beginning => Bound::Unbounded,
+            ListStart::AfterKey(ms, card_id) => Bound::Excluded((*ms, card_id.clone())),
+            ListStart::AfterMillis(ms) => Bound::Included((ms.saturating_add(1), String::new())),
+        };
+        let mut keys = self.by_update.range((lower, Bound::Unbounded));
+        let items = keys
+            .by_ref()
+            .take(size)
+            .filter_map(|(_, card_id)| self.get(card_id))
+            .collect();
+        (items, keys.next().is_some())
+    }
+
+    /// Moves every open card (ORDERED, IN_PRODUCTION) one step forward; a few fail. The step
+    /// depends only on the card id and how often it moved before, so a demo repeats.
+    pub fn advance(&mut self) -> Vec<CardInfo> {
+        let mut open: Vec<String> = self
+            .cards
+            .values()
+            .filter(|stored| stored.info.status.is_open())
+            .map(|stored| stored.info.card_id.clone())
+            .collect();
+        if open.is_empty() {
+            return Vec::new();
+        }
+        open.sort();
+        let updated_ms = self.tick();
+        let now = millis_to_time(updated_ms);
+        let mut moved = Vec::with_capacity(open.len());
+        for card_id in open {
+            let Some(stored) = self.cards.get_mut(&card_id) else {
+                continue;
+            };
+            let roll = step_roll(&card_id, stored.advance_steps);
+            stored.advance_steps = stored.advance_steps.saturating_add(1);
+            let mut info = stored.info.clone();
+            let (status, reason) = next_step(&info.status, roll);
+            apply_status(&mut info, status, reason, now);
+            moved.push(self.put(info, updated_ms));
+        }
+        moved
+    }
+}
+
+/// The step an open card takes for a given roll.
+fn next_step(current: &GoCardsStatus, roll: u64) -> (GoCardsStatus, Option<String>) {
+    if roll % 10_000 < FAILURES_PER_10K_STEPS {
+        let pick = (roll / 10_000) as usize % FAILURE_REASONS.len();
+        let reason = FAILURE_REASONS
+            .get(pick)
+            .copied()
+            .unwrap_or("production failed");
+        return (GoCardsStatus::Failed, Some(reason.to_owned()));
+    }
+    match current {
+        GoCardsStatus::Ordered => (GoCardsStatus::InProduction, None),
+        _ => (GoCardsStatus::Produced, None),
+    }
+}
+
+/// A number fixed by the card id and its step count (SHA-256, stable across versions).
+fn step_roll(card_id: &str, step: u32) -> u64 {
+    let digest = Sha256::new()
+        .chain_update(card_id.as_bytes())
+        .chain_update(step.to_be_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// Sets the status and the dates a real production line would set with it.
+fn apply_status(
+    info: &mut CardInfo,
+    status: GoCardsStatus,
+    failure_reason: Option<String>,
+    now: DateTime<Utc>,
+) {
+    match status {
+        GoCardsStatus::Produced | GoCardsStatus::Shipped => {
+            info.produced.get_or_insert(now);
+        }
+        GoCardsStatus::Delivered => {
+            info.produced.get_or_insert(now);
+            info.delivered.get_or_insert(now);
+        }
+        _ => {}
+    }
+    info.status = status;
+    info.failure_reason = failure_reason;
+}
+
+pub(crate) fn millis_to_time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(id: &str, status: &str) -> CardInfo {
+        CardInfo {
+            card_id: id.to_owned(),
+            article_id: "KSK-K11686X".to_owned(),
+            card_holder_email: "a@example.org".to_owned(),
+            card_elements: Default::default(),
+            status: GoCardsStatus::parse(status),
+            failure_reason: None,
+            ordered: None,
+            produced: None,
+            delivered: None,
+            activated: None,
+            updated: None,
+        }
+    }
+
+    #[test]
+    fn a_changed_card_moves_to_the_end() {
+        let mut store = CardStore::default();
+        store.upsert(vec![
+            card("A", "ORDERED"),
+            card("B", "ORDERED"),
+            card("C", "ORDERED"),
+        ]);
+        let (first, more) = store.page(&ListStart::Beginning, 2);
+        assert!(more);
+        let ids: Vec<_> = first.iter().map(|c| c.card_id.as_str()).collect();
+        assert_eq!(ids, ["A", "B"]);
+        store.set_status("A", GoCardsStatus::InProduction, None);
+        let last = first
+            .last()
+            .and_then(|c| c.updated)
+            .map(|t| t.timestamp_millis());
+        let start = ListStart::AfterKey(last.unwrap_or_default(), "B".to_owned());
+        let (rest, more) = store.page(&start, 10);
+        let ids: Vec<_> = rest.iter().map(|c| c.card_id.as_str()).collect();
+        assert_eq!(ids, ["C", "A"]);
+        assert!(!more);
+    }
+
+    #[test]
+    fn advance_is_deterministic_and_only_moves_open_cards() {
+        let run = || {
+            let mut store = CardStore::default();
+            let mut cards: Vec<_> = (0..50)
+                .map(|i| card(&format!("CA00000000{i:02}-AAAAAAAA"), "ORDERED"))
+                .collect();
+            cards.push(card("DONE", "DELIVERED"));
+            store.upsert(cards);
+            for _ in 0..3 {
+                store.advance();
+            }
+            let mut seen: Vec<_> = (0..50)
+                .filter_map(|i| store.get(&format!("CA00000000{i:02}-AAAAAAAA")))
+                .map(|c| (c.card_id, c.status.as_str().to_owned(), c.failure_reason))
+                .collect();
+            seen.push((
+                "DONE".into(),
+                store
+                    .get("DONE")
+                    .map(|c| c.status.as_str().to_owned())
+                    .unwrap_or_default(),
+                None,
+            ));
+            seen
+        };
+        let first = run();
+        assert_eq!(first, run());
+        assert!(first
+            .iter()
+            .all(|(_, status, _)| status != "ORDERED" && status != "IN_PRODUCTION"));
+        assert!(first.iter().any(|(_, status, _)| status == "PRODUCED"));
+        assert_eq!(first.last().map(|(_, s, _)| s.as_str()), Some("DELIVERED"));
+    }
+}

@@ -1,0 +1,291 @@
+//! `loadgen`: virtual operators against a running desk, over HTTP, as the browser
+//! calls it. Each logs in with its own session, then loops until the time is up: search (a
+//! status and a last-name prefix), open one of the results, and now and then run Update card
+//! order on it. Prints p50/p95/p99 per action, the throughput and the errors.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use rand::seq::IndexedRandom;
+use rand::Rng;
+use serde_json::{json, Value};
+
+/// Virtual operators against a running desk: search, open, Update card order now and then;
+/// prints p50/p95/p99 per action. The password is read from stdin.
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", version)]
+struct Args {
+    /// The desk's address.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    url: String,
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    operators: u32,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    duration: u64,
+    /// The user every virtual operator logs in as (each with its own session).
+    #[arg(long, default_value = "operator")]
+    user: String,
+    /// Mean pause between one operator's actions, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    think_ms: u64,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    match start(args).await {
+        Ok(report) => {
+            println!("{report}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start(args: Args) -> anyhow::Result<String> {
+    let password = read_password()?;
+    run(LoadPlan {
+        base_url: args.url,
+        operators: args.operators as usize,
+        duration: Duration::from_secs(args.duration),
+        username: args.user,
+        password,
+        think: Duration::from_millis(args.think_ms),
+        update_every: 10,
+    })
+    .await
+}
+
+/// One line from stdin: the password, without its line ending.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("could not read the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// What a run is asked to do.
+#[derive(Clone, Debug)]
+pub struct LoadPlan {
+    pub base_url: String,
+    pub operators: usize,
+    pub duration: Duration,
+    pub username: String,
+    pub password: String,
+    /// Mean pause between one operator's actions (uniform from 0 to twice this).
+    pub think: Duration,
+    /// One in this many opened open orders gets Update card order.
+    pub update_every: u32,
+}
+
+/// Latencies of one action, in microseconds, and its failures.
+#[derive(Default)]
+struct Tally {
+    micros: Vec<u64>,
+    errors: u64,
+    /// Answers that are part of normal work (409 "changed meanwhile", 502 GO Cards down).
+    refusals: u64,
+}
+
+const STATUSES: [&str; 3] = ["ordered", "in_production", ""];
+const PREFIXES: [&str; 12] = [
+    "b", "ber", "l", "lin", "s", "ö", "a", "and", "k", "m", "n", "jo",
+];
+
+pub async fn run(plan: LoadPlan) -> anyhow::Result<String> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(plan.operators)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("HTTP client")?;
+    let base = plan.base_url.trim_end_matches('/').to_owned();
+
+    // Log everyone in first: the run measures work, not log-ins.
+    let mut cookies = Vec::with_capacity(plan.operators);
+    for _ in 0..plan.operators {
+        cookies.push(testkit::desk::log_in(&http, &base, &plan.username, &plan.password).await?);
+    }
+    eprintln!(
+        "{} operators logged in; running for {} s",
+        plan.operators,
+        plan.duration.as_secs()
+    );
+
+    let started = Instant::now();
+    let deadline = started + plan.duration;
+    let mut tasks = Vec::new();
+    for cookie in cookies {
+        let http = http.clone();
+        let base = base.clone();
+        let plan = plan.clone();
+        tasks.push(tokio::spawn(async move {
+            operator(http, base, cookie, plan, deadline).await
+        }));
+    }
+    let mut totals: BTreeMap<&'static str, Tally> = BTreeMap::new();
+    for task in tasks {
+        let tallies = task.await.context("an operator task stopped")?;
+        for (action, tally) in tallies {
+            let total = totals.entry(action).or_default();
+            total.micros.extend(tally.micros);
+            total.errors += tally.errors;
+            total.refusals += tally.refusals;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(report(&totals, elapsed, plan.operators))
+}
+
+async fn operator(
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    plan: LoadPlan,
+    deadline: Instant,
+) -> BTreeMap<&'static str, Tally> {
+    let mut tallies: BTreeMap<&'static str, Tally> = BTreeMap::new();
+    let call = |endpoint: &'static str, body: Value| {
+        let request = http
+            .post(format!("{base}/api/{endpoint}"))
+            .header("cookie", &cookie)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        async move {
+            let started = Instant::now();
+            let reply = request.send().await;
+            let status = reply.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+            let body = match reply {
+                Ok(reply) => reply.json::<Value>().await.unwrap_or(Value::Null),
+                Err(_) => Value::Null,
+            };
+            (started.elapsed(), status, body)
+        }
+    };
+    // Operators arrive over the first think time, as people do, not all in the same
+    // millisecond: a synchronized burst of every operator's first search is another test.
+    pause(plan.think).await;
+    while Instant::now() < deadline {
+        let (status_filter, prefix) = {
+            let mut rng = rand::rng();
+            (
+                *STATUSES.choose(&mut rng).unwrap_or(&""),
+                *PREFIXES.choose(&mut rng).unwrap_or(&"b"),
+            )
+        };
+        let mut search = json!({ "last_name": prefix });
+        if !status_filter.is_empty() {
+            search["status"] = json!(status_filter);
+        }
+        let (took, status, page) = call("search_cards", json!({ "search": search })).await;
+        record(&mut tallies, "search", took, status);
+        let card_id = page["rows"].as_array().and_then(|rows| {
+            rows.choose(&mut rand::rng())
+                .and_then(|row| row["card_id"].as_str().map(str::to_owned))
+        });
+        if let Some(card_id) = card_id {
+            pause(plan.think).await;
+            let (took, status, card) = call("card_profile", json!({ "card_id": card_id })).await;
+            record(&mut tallies, "open profile", took, status);
+            let open = matches!(card["state"].as_str(), Some("ordered" | "in_production"));
+            let roll = rand::rng().random_range(0..plan.update_every.max(1));
+            if open && roll == 0 {
+                if let Some(version) = card["version"].as_i64() {
+                    pause(plan.think).await;
+                    let (took, status, _) = call(
+                        "update_card_order",
+                        json!({ "card_id": card_id, "expected_version": version }),
+                    )
+                    .await;
+                    record(&mut tallies, "update card order", took, status);
+                }
+            }
+        }
+        pause(plan.think).await;
+    }
+    tallies
+}
+
+fn record(
+    tallies: &mut BTreeMap<&'static str, Tally>,
+    action: &'static str,
+    took: Duration,
+    status: u16,
+) {
+    let tally = tallies.entry(action).or_default();
+    match status {
+        200..=299 => tally.micros.push(took.as_micros() as u64),
+        // The card changed meanwhile, the command is off, or GO Cards refused: work, not failure.
+        403 | 409 | 502 if action == "update card order" => {
+            tally.refusals += 1;
+            tally.micros.push(took.as_micros() as u64);
+        }
+        _ => tally.errors += 1,
+    }
+}
+
+async fn pause(mean: Duration) {
+    if mean.is_zero() {
+        return;
+    }
+    let millis = rand::rng().random_range(0..=mean.as_millis() as u64 * 2);
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+}
+
+fn percentile(sorted: &[u64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[index.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+fn report(totals: &BTreeMap<&'static str, Tally>, elapsed: f64, operators: usize) -> String {
+    let mut lines = vec![format!(
+        "{operators} operators, {elapsed:.1} s\n\
+         | action | calls | p50 ms | p95 ms | p99 ms | errors | refused (normal) |\n\
+         |---|---|---|---|---|---|---|"
+    )];
+    let mut calls = 0;
+    let mut errors = 0;
+    for (action, tally) in totals {
+        let mut sorted = tally.micros.clone();
+        sorted.sort_unstable();
+        calls += sorted.len() as u64 + tally.errors;
+        errors += tally.errors;
+        lines.push(format!(
+            "| {action} | {} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            sorted.len() as u64 + tally.errors,
+            percentile(&sorted, 0.50),
+            percentile(&sorted, 0.95),
+            percentile(&sorted, 0.99),
+            tally.errors,
+            tally.refusals
+        ));
+    }
+    lines.push(format!(
+        "throughput {:.0} calls/s, {errors} errors",
+        calls as f64 / elapsed.max(0.001)
+    ));
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_a_known_list() {
+        let sorted: Vec<u64> = (1..=100).map(|ms| ms * 1000).collect();
+        assert_eq!(percentile(&sorted, 0.5), 51.0);
+        assert_eq!(percentile(&sorted, 0.99), 99.0);
+        assert_eq!(percentile(&[], 0.99), 0.0);
+    }
+}
