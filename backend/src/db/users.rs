@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::audit::{insert_audit, AuditRecord};
-use super::{now_ms, on_pool, Db};
+use super::{now_ms, on_pool, Db, DbKind};
 use desk_core::model::Role;
 
 /// A user as stored. Deliberately not `Serialize`: the hash never leaves the server.
@@ -172,11 +172,17 @@ impl Db {
     ) -> Result<UserChange, sqlx::Error> {
         let now = now_ms();
         let select = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+        // User changes go one at a time, so that the "last enabled admin" check sees every
+        // other change. SQLite: take the write lock first. PostgreSQL: one transaction-scoped
+        // advisory lock (locking the admin rows instead could deadlock, as two changes would
+        // lock them in different orders).
+        let one_at_a_time = match self.kind() {
+            DbKind::Sqlite => "UPDATE users SET role = role WHERE role = 'admin'",
+            DbKind::Postgres => "SELECT pg_advisory_xact_lock(7263501)",
+        };
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE users SET role = role WHERE role = 'admin'")
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(one_at_a_time).execute(&mut *tx).await?;
             let Some(row) = sqlx::query_as::<_, UserRow>(&select)
                 .bind(username)
                 .fetch_optional(&mut *tx)
