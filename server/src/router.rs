@@ -1,7 +1,6 @@
 //! The HTTP surface: Leptos pages and server functions, health checks, log-out, and the
 //! layers every request passes (sessions, log-in, same-origin check, error statuses).
 
-use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -70,7 +69,6 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .layer(middleware::from_fn(require_login))
-        .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn(move |session, request, next| {
             touch_session(session, request, next, touch_every)
         }))
@@ -208,32 +206,4 @@ pub fn is_same_origin(headers: &HeaderMap) -> bool {
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"));
     authority == Some(host)
-}
-
-/// Leptos answers 500 to every server-function error. This gives each error the status of
-/// its kind (401, 403, 400, 409, ...), read from the JSON error body.
-async fn server_fn_status(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !response.headers().contains_key("serverfnerror")
-    {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let bytes = match axum::body::to_bytes(body, 1 << 20).await {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            tracing::error!(error = %e, "could not read a server function error");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
-        }
-    };
-    let kind = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned));
-    if let Some(kind) = kind {
-        if let Ok(status) = StatusCode::from_u16(app::api::status_for_kind(&kind)) {
-            parts.status = status;
-        }
-    }
-    Response::from_parts(parts, Body::from(bytes))
 }

@@ -1,11 +1,21 @@
-//! One error type per operation. On the wire each is JSON tagged by `kind`; the server maps
-//! the kind to the HTTP status (`status_for_kind`), so a refusal is a 401/403/400/409, not a 500.
+//! One error type per operation. On the wire each is JSON tagged by `kind`. Each variant
+//! names its HTTP status where it is declared (`=> CONFLICT`), and the server answers with it,
+//! so a refusal is a 401/403/400/409, not a 500.
 //! The messages say what happened and what to do; internals stay in the server log.
 
 /// Defines an operation's error enum with the variants every server function shares
-/// (no session, wrong role, unreadable request, network, server fault) plus its own.
+/// (no session, wrong role, unreadable request, network, server fault) plus its own, each
+/// with its HTTP status: `#[error("...")] Variant { field: Type } => STATUS_NAME`.
 macro_rules! api_error {
-    ($(#[$meta:meta])* pub enum $name:ident { $($extra:tt)* }) => {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident $({ $($field:ident : $fty:ty),* $(,)? })? => $status:ident
+            ),* $(,)?
+        }
+    ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
         #[serde(tag = "kind", rename_all = "snake_case")]
@@ -20,7 +30,10 @@ macro_rules! api_error {
             Network,
             #[error("Something went wrong on the server. Try again; if it keeps happening, tell an admin.")]
             Internal,
-            $($extra)*
+            $(
+                $(#[$vmeta])*
+                $variant $({ $($field : $fty),* })?,
+            )*
         }
 
         impl $name {
@@ -29,14 +42,30 @@ macro_rules! api_error {
                     message: "The request could not be read. Reload the page and try again.".into(),
                 }
             }
+
+            /// The HTTP status the server answers this error with.
+            pub fn status(&self) -> http::StatusCode {
+                match self {
+                    $name::Unauthenticated => http::StatusCode::UNAUTHORIZED,
+                    $name::Forbidden => http::StatusCode::FORBIDDEN,
+                    $name::BadRequest { .. } => http::StatusCode::BAD_REQUEST,
+                    $name::Network | $name::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
+                    $( $name::$variant { .. } => http::StatusCode::$status, )*
+                }
+            }
         }
 
         impl server_fn::error::FromServerFnError for $name {
             type Encoder = server_fn::codec::JsonEncoding;
 
             /// `{"kind": …, "message": …, …}`: every error body carries the sentence a
-            /// person reads, whatever its variant holds.
+            /// person reads, whatever its variant holds. On the server this also sets the
+            /// reply's status (Leptos answers 500 to every server-function error otherwise).
             fn ser(&self) -> server_fn::Bytes {
+                #[cfg(feature = "ssr")]
+                if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(self.status());
+                }
                 let mut value = serde_json::to_value(self)
                     .unwrap_or_else(|_| serde_json::json!({ "kind": "internal" }));
                 if let Some(object) = value.as_object_mut() {
@@ -85,27 +114,13 @@ macro_rules! api_error {
 #[allow(unused_imports)]
 pub(crate) use api_error;
 
-/// The HTTP status for an error `kind`.
-pub fn status_for_kind(kind: &str) -> u16 {
-    match kind {
-        "unauthenticated" | "invalid_credentials" => 401,
-        "forbidden" | "not_enabled" => 403,
-        "bad_request" | "invalid" | "set_by_environment" => 400,
-        "not_found" => 404,
-        "changed_meanwhile" | "not_applicable" | "name_taken" | "last_admin" => 409,
-        "throttled" => 429,
-        "go_cards" => 502,
-        _ => 500,
-    }
-}
-
 api_error! {
     /// Logging in.
     pub enum LoginError {
         #[error("Invalid username or password")]
-        InvalidCredentials,
+        InvalidCredentials => UNAUTHORIZED,
         #[error("Too many failed attempts. Wait {retry_after_secs} s and try again.")]
-        Throttled { retry_after_secs: u64 },
+        Throttled { retry_after_secs: u64 } => TOO_MANY_REQUESTS,
     }
 }
 
@@ -118,7 +133,7 @@ api_error! {
     /// Opening a card's profile.
     pub enum CardError {
         #[error("No card {card_id} exists. Check the card ID, or search again.")]
-        NotFound { card_id: String },
+        NotFound { card_id: String } => NOT_FOUND,
     }
 }
 
@@ -126,15 +141,15 @@ api_error! {
     /// Running "Update card order".
     pub enum UpdateCardOrderError {
         #[error("No card {card_id} exists. Check the card ID, or search again.")]
-        NotFound { card_id: String },
+        NotFound { card_id: String } => NOT_FOUND,
         #[error("{message}")]
-        NotApplicable { message: String },
+        NotApplicable { message: String } => CONFLICT,
         #[error("{message}")]
-        NotEnabled { message: String },
+        NotEnabled { message: String } => FORBIDDEN,
         #[error("The card changed meanwhile; reload.")]
-        ChangedMeanwhile,
+        ChangedMeanwhile => CONFLICT,
         #[error("{message}")]
-        GoCards { message: String },
+        GoCards { message: String } => BAD_GATEWAY,
     }
 }
 
@@ -144,41 +159,19 @@ mod tests {
     use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
     #[test]
-    fn kinds_map_to_statuses() {
-        let cases: Vec<(String, u16)> = vec![
-            (
-                serde_json::to_string(&SearchError::Unauthenticated).unwrap_or_default(),
-                401,
-            ),
-            (
-                serde_json::to_string(&SearchError::Forbidden).unwrap_or_default(),
-                403,
-            ),
-            (
-                serde_json::to_string(&SearchError::BadRequest {
-                    message: "x".into(),
-                })
-                .unwrap_or_default(),
-                400,
-            ),
-            (
-                serde_json::to_string(&UpdateCardOrderError::ChangedMeanwhile).unwrap_or_default(),
-                409,
-            ),
-            (
-                serde_json::to_string(&LoginError::InvalidCredentials).unwrap_or_default(),
-                401,
-            ),
-            (
-                serde_json::to_string(&SearchError::Internal).unwrap_or_default(),
-                500,
-            ),
-        ];
-        for (json, status) in cases {
-            let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-            let kind = value["kind"].as_str().unwrap_or_default();
-            assert_eq!(status_for_kind(kind), status, "{json}");
-        }
+    fn each_error_names_its_status() {
+        assert_eq!(SearchError::Unauthenticated.status().as_u16(), 401);
+        assert_eq!(SearchError::Forbidden.status().as_u16(), 403);
+        let bad = SearchError::BadRequest {
+            message: "x".into(),
+        };
+        assert_eq!(bad.status().as_u16(), 400);
+        assert_eq!(
+            UpdateCardOrderError::ChangedMeanwhile.status().as_u16(),
+            409
+        );
+        assert_eq!(LoginError::InvalidCredentials.status().as_u16(), 401);
+        assert_eq!(SearchError::Internal.status().as_u16(), 500);
     }
 
     #[test]

@@ -14,7 +14,7 @@ api_error! {
     /// Saving one tab's Additional Commands.
     pub enum SaveCommandTabError {
         #[error("{message}")]
-        NotApplicable { message: String },
+        NotApplicable { message: String } => CONFLICT,
     }
 }
 

@@ -16,7 +16,7 @@ api_error! {
     /// Saving the GO Cards connection settings.
     pub enum SaveConnectionError {
         #[error("Some settings are not valid: see the message by each field.")]
-        Invalid { errors: Vec<FieldError> },
+        Invalid { errors: Vec<FieldError> } => BAD_REQUEST,
     }
 }
 
@@ -24,7 +24,7 @@ api_error! {
     /// Testing a GO Cards connection.
     pub enum TestConnectionError {
         #[error("Some settings are not valid: see the message by each field.")]
-        Invalid { errors: Vec<FieldError> },
+        Invalid { errors: Vec<FieldError> } => BAD_REQUEST,
     }
 }
 

@@ -20,9 +20,9 @@ api_error! {
     /// Saving the batch sync's schedule.
     pub enum SaveSyncScheduleError {
         #[error("{message}")]
-        Invalid { message: String },
+        Invalid { message: String } => BAD_REQUEST,
         #[error("The schedule is set by SYNC_INTERVAL_SECS on the server; change it there.")]
-        SetByEnvironment,
+        SetByEnvironment => BAD_REQUEST,
     }
 }
 

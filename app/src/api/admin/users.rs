@@ -13,7 +13,7 @@ api_error! {
     /// Adding a user.
     pub enum AddUserError {
         #[error("A user named {username} already exists.")]
-        NameTaken { username: String },
+        NameTaken { username: String } => CONFLICT,
     }
 }
 
@@ -21,9 +21,9 @@ api_error! {
     /// Enabling, disabling, promoting or demoting a user.
     pub enum ChangeUserError {
         #[error("No user named {username} exists.")]
-        NotFound { username: String },
+        NotFound { username: String } => NOT_FOUND,
         #[error("{message}")]
-        LastAdmin { message: String },
+        LastAdmin { message: String } => CONFLICT,
     }
 }
 
@@ -31,7 +31,7 @@ api_error! {
     /// Resetting a user's password.
     pub enum ResetPasswordError {
         #[error("No user named {username} exists.")]
-        NotFound { username: String },
+        NotFound { username: String } => NOT_FOUND,
     }
 }
 
