@@ -38,8 +38,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve => serve(config, db).await,
         Command::User(UserCommand::Add { name, role }) => {
             let password = cli::users::read_password()?;
-            cli::users::add(&db, &name, &role, password).await?;
-            println!("Created {role} {name}.");
+            cli::users::add(&db, &name, role.0.as_str(), password).await?;
+            println!("Created {} {name}.", role.0.as_str());
             Ok(())
         }
         Command::User(UserCommand::SetPassword { name }) => {
@@ -65,7 +65,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             process,
             state,
         } => {
-            let message = cli::commands::switch(&db, action, &process, &state).await?;
+            let message = cli::commands::switch(&db, action, process.0, state.0).await?;
             println!("{message}");
             Ok(())
         }

@@ -12,11 +12,9 @@ use super::SwitchAction;
 pub async fn switch(
     db: &Db,
     action: SwitchAction,
-    process: &str,
-    state: &str,
+    process: Process,
+    state: CardState,
 ) -> anyhow::Result<String> {
-    let process: Process = process.parse()?;
-    let state: CardState = state.parse()?;
     let enable = matches!(action, SwitchAction::Enable);
     if enable && !process.applies_to(state) {
         bail!(

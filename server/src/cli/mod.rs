@@ -8,7 +8,11 @@ pub mod users;
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Parser, Subcommand, ValueEnum};
+
+use desk_core::domain::{CardState, Process};
+use desk_core::model::Role;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,9 +42,9 @@ pub enum Command {
     /// Enable or disable an Additional Command for a card state.
     Commands {
         action: SwitchAction,
-        process: String,
+        process: ProcessArg,
         #[arg(long)]
-        state: String,
+        state: StateArg,
     },
     /// Run the GO Cards simulator on its own.
     GocardsSim {
@@ -55,7 +59,7 @@ pub enum UserCommand {
     Add {
         name: String,
         #[arg(long)]
-        role: String,
+        role: RoleArg,
     },
     /// Set a new password, read from stdin.
     SetPassword { name: String },
@@ -65,4 +69,76 @@ pub enum UserCommand {
 pub enum SwitchAction {
     Enable,
     Disable,
+}
+
+/// A domain enum as a command-line value: its stored word, parsed by clap, which lists the
+/// possible values in `--help` and in the error for any other word.
+macro_rules! domain_value {
+    ($(#[$doc:meta])* $arg:ident($ty:ident) { $($variant:ident),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $arg(pub $ty);
+
+        impl ValueEnum for $arg {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$($arg($ty::$variant)),*]
+            }
+
+            fn to_possible_value(&self) -> Option<PossibleValue> {
+                Some(PossibleValue::new(self.0.as_str()))
+            }
+        }
+    };
+}
+
+domain_value!(
+    /// `--role operator|admin`.
+    RoleArg(Role) { Operator, Admin }
+);
+domain_value!(
+    /// The process of `commands enable|disable`.
+    ProcessArg(Process) { UpdateCardOrder }
+);
+domain_value!(
+    /// `--state`: any card state (refused where the process cannot act).
+    StateArg(CardState) {
+        Registered, Processing, Ordered, InProduction, Produced, Failed, Aborted, Active,
+        Inactive, Expired, Locked,
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_domain_value_is_offered() {
+        assert_eq!(RoleArg::value_variants().len(), 2);
+        assert_eq!(ProcessArg::value_variants().len(), Process::ALL.len());
+        assert_eq!(StateArg::value_variants().len(), CardState::ALL.len());
+        for state in CardState::ALL {
+            assert_eq!(
+                StateArg::from_str(state.as_str(), false),
+                Ok(StateArg(state))
+            );
+        }
+    }
+
+    #[test]
+    fn a_word_that_names_no_value_is_refused_by_the_parser() {
+        let parsed = Cli::try_parse_from([
+            "server",
+            "commands",
+            "enable",
+            "update-card-order",
+            "--state",
+            "shipped",
+        ]);
+        let Err(err) = parsed else {
+            panic!("--state shipped was accepted");
+        };
+        assert!(err.to_string().contains("in_production"), "{err}");
+        let parsed = Cli::try_parse_from(["server", "user", "add", "anna", "--role", "root"]);
+        assert!(parsed.is_err());
+    }
 }
