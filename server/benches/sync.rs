@@ -93,7 +93,7 @@ async fn run(
     let report = run_if_due(db, client, sync)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the sync did not run"))?;
-    if report.status != "completed" || report.counts.failed != 0 {
+    if report.status != desk_core::model::RunStatus::Completed || report.counts.failed != 0 {
         anyhow::bail!("unexpected run: {report:?}");
     }
     Ok((

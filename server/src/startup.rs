@@ -16,7 +16,7 @@ use backend::db::Db;
 use backend::settings::{self, GoCardsSettings, SettingsCipher};
 use backend::sync::SyncHandle;
 use backend::{AppState, GoCardsHandle};
-use desk_core::domain::GoCardsStatus;
+use desk_core::domain::{CardState, GoCardsStatus};
 use gocards::{CardInfo, GoCardsClient, GoCardsConfig};
 
 use crate::config::Config;
@@ -168,8 +168,8 @@ impl Running {
 
 /// What GO Cards would say about a stored open order, for seeding the simulator.
 pub fn card_info_for(card: &CardRow) -> CardInfo {
-    let status = match card.state.as_str() {
-        "in_production" => GoCardsStatus::InProduction,
+    let status = match card.state {
+        CardState::InProduction => GoCardsStatus::InProduction,
         _ => GoCardsStatus::Ordered,
     };
     let mut elements = BTreeMap::new();

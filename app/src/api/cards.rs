@@ -49,10 +49,7 @@ pub async fn card_profile(card_id: String) -> Result<CardDetail, CardError> {
     };
     let id = CardId::parse(&card_id).map_err(|_| not_found())?;
     let row = state.db.card(id.as_str()).await?.ok_or_else(not_found)?;
-    let Some(card_state) = row.state() else {
-        tracing::error!(card_id = %id, state = %row.state, "stored card has an unknown state");
-        return Err(CardError::Internal);
-    };
+    let card_state = row.state;
     let history = state.db.card_history(id.as_str(), HISTORY_ROWS).await?;
     let commands = state
         .db
@@ -125,7 +122,6 @@ pub async fn update_card_order(
             E::GoCards(ref gocards_err) => UpdateCardOrderError::GoCards {
                 message: gocards_err.user_message(),
             },
-            E::UnknownState(_) => UpdateCardOrderError::Internal,
             E::Storage(db_err) => UpdateCardOrderError::from(db_err),
         }),
     }

@@ -7,11 +7,13 @@ use super::{now_ms, on_pool, to_rfc3339, Db};
 use desk_core::domain::CardState;
 use desk_core::model::{search_key, CardSearch, CardSummary, SortColumn, PAGE_SIZE};
 
-/// A card with its holder, as stored.
+/// A card with its holder, as stored. The state is decoded as the row is read: a state this
+/// version does not know is a decoding error, not a string every caller re-parses.
 #[derive(Clone, Debug, FromRow)]
 pub struct CardRow {
     pub card_id: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: CardState,
     pub ordered_at: Option<i64>,
     pub last_checked_at: Option<i64>,
     pub version: i64,
@@ -23,31 +25,26 @@ pub struct CardRow {
     pub employee_id: String,
 }
 
-impl CardRow {
-    pub fn state(&self) -> Option<CardState> {
-        self.state.parse().ok()
-    }
-}
-
 #[derive(FromRow)]
 struct SummaryRow {
     card_id: String,
     first_name: String,
     last_name: String,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: CardState,
     ordered_at: Option<i64>,
     last_checked_at: Option<i64>,
 }
 
 impl SummaryRow {
-    fn into_summary(self) -> Option<CardSummary> {
-        Some(CardSummary {
-            state: self.state.parse().ok()?,
+    fn into_summary(self) -> CardSummary {
+        CardSummary {
+            state: self.state,
             holder: format!("{} {}", self.first_name, self.last_name),
             card_id: self.card_id,
             ordered_at: self.ordered_at.map(to_rfc3339),
             last_checked_at: self.last_checked_at.map(to_rfc3339),
-        })
+        }
     }
 }
 
@@ -221,7 +218,7 @@ impl Db {
         let cards = rows
             .into_iter()
             .take(PAGE_SIZE)
-            .filter_map(SummaryRow::into_summary)
+            .map(SummaryRow::into_summary)
             .collect();
         Ok((cards, has_next))
     }

@@ -10,6 +10,7 @@ use sqlx::{FromRow, QueryBuilder};
 
 use super::cards::{CardRow, CARD_COLUMNS};
 use super::{now_ms, on_pool, Db};
+use desk_core::model::{RunPhase, RunStatus};
 
 /// The sync's state row.
 #[derive(Clone, Debug, Default, FromRow)]
@@ -30,8 +31,10 @@ pub struct SyncRunRow {
     pub started_by: String,
     pub started_at: i64,
     pub ended_at: Option<i64>,
-    pub status: String,
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub status: RunStatus,
+    #[sqlx(try_from = "String")]
+    pub phase: RunPhase,
     pub total: Option<i64>,
     pub checked: i64,
     pub changed: i64,
@@ -227,7 +230,7 @@ impl Db {
     pub async fn sync_progress(
         &self,
         run_id: i64,
-        phase: &str,
+        phase: RunPhase,
         total: Option<i64>,
         counts: RunCounts,
     ) -> Result<(), sqlx::Error> {
@@ -236,7 +239,7 @@ impl Db {
              unchanged = $6, failed = $7 WHERE id = $1",
         )
         .bind(run_id)
-        .bind(phase)
+        .bind(phase.as_str())
         .bind(total)
         .bind(counts.checked)
         .bind(counts.changed)
@@ -252,7 +255,7 @@ impl Db {
     pub async fn sync_finish_run(
         &self,
         run_id: i64,
-        status: &str,
+        status: RunStatus,
         counts: RunCounts,
         error: Option<&str>,
     ) -> Result<(), sqlx::Error> {
@@ -261,7 +264,7 @@ impl Db {
              unchanged = $6, failed = $7, error = $8, phase = 'done' WHERE id = $1",
         )
         .bind(run_id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(now_ms())
         .bind(counts.checked)
         .bind(counts.changed)

@@ -1,5 +1,6 @@
 //! Applies a status reported by GO Cards to a stored card: the one path shared by the
-//! manual command, the batch sync and webhooks.
+//! manual command, the batch sync and webhooks. Where they differ, the report's source
+//! decides (`Policy`), here and nowhere else.
 
 use crate::db::cards::CardRow;
 use crate::db::history::NewHistory;
@@ -14,74 +15,134 @@ pub struct ReportSource<'a> {
     pub actor: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Applied {
-    /// The outcome, now stored.
-    Stored(Outcome),
-    /// The card's version moved since it was read: nothing was changed.
-    ChangedMeanwhile,
+/// What GO Cards reported for a card.
+#[derive(Clone, Copy, Debug)]
+pub struct Report<'a> {
+    pub status: &'a GoCardsStatus,
+    pub failure_reason: Option<&'a str>,
 }
 
-/// Applies `reported` to `card`, read at `card.version`. A change is written only if the
-/// card is still at that version. No-change outcomes write a history row only when
-/// `record_no_change` is set (manual checks); `last checked` is updated either way.
-pub async fn apply_report(
-    db: &Db,
-    card: &CardRow,
-    state: CardState,
-    reported: &GoCardsStatus,
-    failure_reason: Option<&str>,
-    origin: ReportSource<'_>,
-    record_no_change: bool,
-) -> Result<Applied, sqlx::Error> {
-    let outcome = apply(state, reported, failure_reason);
-    let message = outcome.message();
-    let raw = reported.as_str();
-    match &outcome {
-        Outcome::Changed {
-            from,
-            to,
-            failure_reason,
-        } => {
-            let event = NewHistory {
-                kind: HistoryKind::Changed,
-                source: origin.source,
-                actor: origin.actor,
-                from_state: *from,
-                to_state: *to,
-                gocards_status: Some(raw),
-                detail: failure_reason.as_deref(),
-            };
-            let applied = db
-                .apply_state_change(
-                    &card.card_id,
-                    card.version,
-                    failure_reason.as_deref(),
-                    &event,
-                )
-                .await?;
-            if !applied {
-                return Ok(Applied::ChangedMeanwhile);
-            }
-        }
-        Outcome::NoChange(_) | Outcome::Refused(_) => {
-            let kind = if matches!(outcome, Outcome::Refused(_)) {
-                HistoryKind::Refused
-            } else {
-                HistoryKind::NoChange
-            };
-            let event = NewHistory {
-                kind,
-                source: origin.source,
-                actor: origin.actor,
-                from_state: state,
-                to_state: state,
-                gocards_status: Some(raw),
-                detail: Some(&message),
-            };
-            db.record_check(&card.card_id, Some(raw), record_no_change.then_some(&event))
-                .await?;
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The outcome, now stored, for the card as it was in `state`.
+    Stored { outcome: Outcome, state: CardState },
+    /// Another writer changed the card first, each time it was tried: nothing was written.
+    ChangedMeanwhile,
+    /// The card was removed before the report could be applied.
+    Gone,
+}
+
+/// How a report from each source is applied.
+struct Policy {
+    /// When another writer changes the card between the read and the write: read it again
+    /// and apply the report once more. Not for the manual command: the operator decided on
+    /// the card they saw, so a race is theirs to look at.
+    read_again_on_race: bool,
+    /// A report that changes nothing updates `last checked`, with a history row (a manual
+    /// check), without one (a webhook), or not at all: the batch sync writes `last checked`
+    /// for a whole page at once.
+    no_change: NoChangeWrite,
+}
+
+enum NoChangeWrite {
+    CheckWithHistory,
+    Check,
+    LeftToCaller,
+}
+
+impl Policy {
+    fn of(source: HistorySource) -> Policy {
+        match source {
+            HistorySource::Manual => Policy {
+                read_again_on_race: false,
+                no_change: NoChangeWrite::CheckWithHistory,
+            },
+            HistorySource::Webhook => Policy {
+                read_again_on_race: true,
+                no_change: NoChangeWrite::Check,
+            },
+            HistorySource::Sync => Policy {
+                read_again_on_race: true,
+                no_change: NoChangeWrite::LeftToCaller,
+            },
         }
     }
-    Ok(Applied::Stored(outcome))
+}
+
+/// Applies `report` to `card`, read at `card.version`. A change is written only if the
+/// card is still at that version, with its history row in the same transaction.
+pub async fn apply_report(
+    db: &Db,
+    mut card: CardRow,
+    report: Report<'_>,
+    origin: ReportSource<'_>,
+) -> Result<Applied, sqlx::Error> {
+    let policy = Policy::of(origin.source);
+    let attempts = if policy.read_again_on_race { 2 } else { 1 };
+    for attempt in 1..=attempts {
+        if attempt > 1 {
+            card = match db.card(&card.card_id).await? {
+                Some(fresh) => fresh,
+                None => return Ok(Applied::Gone),
+            };
+        }
+        let state = card.state;
+        let outcome = apply(state, report.status, report.failure_reason);
+        let raw = report.status.as_str();
+        match &outcome {
+            Outcome::Changed {
+                from,
+                to,
+                failure_reason,
+            } => {
+                let event = NewHistory {
+                    kind: HistoryKind::Changed,
+                    source: origin.source,
+                    actor: origin.actor,
+                    from_state: *from,
+                    to_state: *to,
+                    gocards_status: Some(raw),
+                    detail: failure_reason.as_deref(),
+                };
+                let applied = db
+                    .apply_state_change(
+                        &card.card_id,
+                        card.version,
+                        failure_reason.as_deref(),
+                        &event,
+                    )
+                    .await?;
+                if !applied {
+                    continue;
+                }
+            }
+            Outcome::NoChange(_) | Outcome::Refused(_) => {
+                let kind = if matches!(outcome, Outcome::Refused(_)) {
+                    HistoryKind::Refused
+                } else {
+                    HistoryKind::NoChange
+                };
+                let message = outcome.message();
+                let event = NewHistory {
+                    kind,
+                    source: origin.source,
+                    actor: origin.actor,
+                    from_state: state,
+                    to_state: state,
+                    gocards_status: Some(raw),
+                    detail: Some(&message),
+                };
+                match policy.no_change {
+                    NoChangeWrite::CheckWithHistory => {
+                        db.record_check(&card.card_id, Some(raw), Some(&event))
+                            .await?
+                    }
+                    NoChangeWrite::Check => db.record_check(&card.card_id, Some(raw), None).await?,
+                    NoChangeWrite::LeftToCaller => {}
+                }
+            }
+        }
+        return Ok(Applied::Stored { outcome, state });
+    }
+    Ok(Applied::ChangedMeanwhile)
 }

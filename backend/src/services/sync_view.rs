@@ -3,7 +3,9 @@
 use crate::db::sync::SyncRunRow;
 use crate::db::{now_ms, to_rfc3339, Db};
 use crate::sync::{schedule, SyncHandle};
-use desk_core::model::{NeedsAttentionView, SyncErrorView, SyncRunView, SyncStatus, SyncView};
+use desk_core::model::{
+    NeedsAttentionView, RunStatus, SyncErrorView, SyncRunView, SyncStatus, SyncView,
+};
 
 /// Errors and needs-attention rows shown at most.
 const SHOWN_ROWS: i64 = 50;
@@ -15,8 +17,8 @@ pub async fn sync_view(db: &Db, sync: &SyncHandle) -> Result<SyncView, sqlx::Err
     let now = now_ms();
     let lease_live = state.lease_holder.is_some() && state.lease_until.is_some_and(|t| t >= now);
     let status = match &last {
-        Some(run) if run.status == "running" && lease_live => SyncStatus::Running,
-        Some(run) if run.status != "completed" => SyncStatus::Failed,
+        Some(run) if run.status == RunStatus::Running && lease_live => SyncStatus::Running,
+        Some(run) if run.status != RunStatus::Completed => SyncStatus::Failed,
         _ => SyncStatus::Idle,
     };
     let errors = match &last {

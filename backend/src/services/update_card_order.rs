@@ -1,7 +1,7 @@
 //! "Update card order" (CardsAddonExtProdProcUpdate): ask GO Cards for the order's status
 //! and apply it to the card, re-checking everything on the server.
 
-use super::report::{apply_report, Applied, ReportSource};
+use super::report::{apply_report, Applied, Report, ReportSource};
 use crate::db::history::NewHistory;
 use crate::db::Db;
 use desk_core::domain::{CardId, CardState, Outcome, Process, Refusal};
@@ -22,8 +22,6 @@ pub enum UpdateCardOrderError {
     ChangedMeanwhile,
     #[error("{}", .0.user_message())]
     GoCards(GoCardsError),
-    #[error("the stored card has the unknown state {0:?}")]
-    UnknownState(String),
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
 }
@@ -50,10 +48,7 @@ pub async fn update_card_order(
         .card(card_id.as_str())
         .await?
         .ok_or_else(|| UpdateCardOrderError::UnknownCard(card_id.clone()))?;
-    let Some(state) = card.state() else {
-        tracing::error!(state = %card.state, "card has a state this version does not know");
-        return Err(UpdateCardOrderError::UnknownState(card.state.clone()));
-    };
+    let state = card.state;
     let attempt = Attempt {
         db,
         card_id: &card.card_id,
@@ -102,18 +97,12 @@ pub async fn update_card_order(
         source: HistorySource::Manual,
         actor: Some(actor),
     };
-    let applied = apply_report(
-        db,
-        &card,
-        state,
-        &info.status,
-        info.failure_reason.as_deref(),
-        origin,
-        true,
-    )
-    .await?;
-    match applied {
-        Applied::Stored(outcome) => {
+    let report = Report {
+        status: &info.status,
+        failure_reason: info.failure_reason.as_deref(),
+    };
+    match apply_report(db, card.clone(), report, origin).await? {
+        Applied::Stored { outcome, state } => {
             if let Outcome::Refused(Refusal::NotApplicable { state }) = outcome {
                 return Err(UpdateCardOrderError::NotApplicable(state));
             }
@@ -133,6 +122,7 @@ pub async fn update_card_order(
                 .await?;
             Err(UpdateCardOrderError::ChangedMeanwhile)
         }
+        Applied::Gone => Err(UpdateCardOrderError::UnknownCard(card_id.clone())),
     }
 }
 

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::report::{apply_report, Applied, ReportSource};
+use super::report::{apply_report, Applied, Report, ReportSource};
 use crate::db::Db;
 use desk_core::domain::{CardId, Outcome};
 use desk_core::model::HistorySource;
@@ -104,38 +104,21 @@ pub async fn receive(
         source: HistorySource::Webhook,
         actor: None,
     };
-    let mut outcome = None;
-    // A change that races another writer is read again and applied once more.
-    for _ in 0..2 {
-        let Some(card) = db.card(card_id.as_str()).await? else {
+    let Some(card) = db.card(card_id.as_str()).await? else {
+        db.webhook_event_record(event_id, card_id.as_str()).await?;
+        return Ok(WebhookOutcome::UnknownCard);
+    };
+    let report = Report {
+        status: &envelope.data.status,
+        failure_reason: envelope.data.failure_reason.as_deref(),
+    };
+    let outcome = match apply_report(db, card, report, origin).await? {
+        Applied::Stored { outcome, .. } => outcome,
+        Applied::ChangedMeanwhile => return Err(WebhookError::ChangedMeanwhile),
+        Applied::Gone => {
             db.webhook_event_record(event_id, card_id.as_str()).await?;
             return Ok(WebhookOutcome::UnknownCard);
-        };
-        let Some(state) = card.state() else {
-            return Err(WebhookError::Malformed(format!(
-                "the stored card {card_id} has an unknown state"
-            )));
-        };
-        match apply_report(
-            db,
-            &card,
-            state,
-            &envelope.data.status,
-            envelope.data.failure_reason.as_deref(),
-            origin,
-            false,
-        )
-        .await?
-        {
-            Applied::Stored(stored) => {
-                outcome = Some(stored);
-                break;
-            }
-            Applied::ChangedMeanwhile => continue,
         }
-    }
-    let Some(outcome) = outcome else {
-        return Err(WebhookError::ChangedMeanwhile);
     };
     if !db.webhook_event_record(event_id, card_id.as_str()).await? {
         return Ok(WebhookOutcome::Duplicate);

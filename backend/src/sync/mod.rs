@@ -160,7 +160,7 @@ pub async fn run_if_due(
     let report = report?;
     tracing::info!(
         run = report.run_id,
-        status = report.status,
+        status = report.status.as_str(),
         checked = report.counts.checked,
         changed = report.counts.changed,
         unchanged = report.counts.unchanged,

@@ -26,8 +26,9 @@ use crate::db::cards::CardRow;
 use crate::db::history::NewHistory;
 use crate::db::sync::{RunCounts, NEEDS_ATTENTION_RUNS};
 use crate::db::{now_ms, Db, DbKind};
-use desk_core::domain::{apply, CardId, CardState, GoCardsStatus, Outcome};
-use desk_core::model::{HistoryKind, HistorySource};
+use crate::services::report::{apply_report, Applied, Report, ReportSource};
+use desk_core::domain::{CardId, CardState, GoCardsStatus, Outcome};
+use desk_core::model::{HistoryKind, HistorySource, RunPhase, RunStatus};
 use gocards::{CardInfo, GoCardsClient, GoCardsError, ListCursor};
 
 /// How a run ended.
@@ -36,7 +37,7 @@ pub struct RunReport {
     pub run_id: i64,
     /// `completed`, `failed` (part of the run could not be done) or `interrupted` (the lease
     /// was lost).
-    pub status: &'static str,
+    pub status: RunStatus,
     pub counts: RunCounts,
     pub error: Option<String>,
 }
@@ -59,7 +60,7 @@ impl From<sqlx::Error> for Stop {
 }
 
 /// A listed card: its index in the page, id, stored state and what applying it did.
-type Listed = (usize, String, Option<CardState>, Result<CardResult, String>);
+type Listed = (usize, String, CardState, Result<CardResult, String>);
 
 /// What one card's report did.
 enum CardResult {
@@ -79,7 +80,7 @@ struct Run<'a> {
     run_id: i64,
     started_at: i64,
     counts: RunCounts,
-    phase: &'static str,
+    phase: RunPhase,
     total: Option<i64>,
     saved_at: Instant,
     /// Set by the first problem that stops part of the run (the listing unreadable).
@@ -104,7 +105,7 @@ pub(super) async fn execute(
         run_id,
         started_at: now_ms(),
         counts: RunCounts::default(),
-        phase: "listing",
+        phase: RunPhase::Listing,
         total: None,
         saved_at: Instant::now(),
         problem: None,
@@ -115,17 +116,17 @@ pub(super) async fn execute(
     };
     let (status, error) = match outcome {
         Ok(()) => match run.problem.take() {
-            None => ("completed", None),
-            Some(problem) => ("failed", Some(problem)),
+            None => (RunStatus::Completed, None),
+            Some(problem) => (RunStatus::Failed, Some(problem)),
         },
         Err(Stop::LeaseLost) => (
-            "interrupted",
+            RunStatus::Interrupted,
             Some("Another server took over the sync; it continues there.".to_owned()),
         ),
         Err(Stop::Storage(err)) => {
             tracing::error!(error = %err, run = run_id, "batch sync stopped on a storage error");
             (
-                "failed",
+                RunStatus::Failed,
                 Some("The database could not be written; see the server log.".to_owned()),
             )
         }
@@ -273,7 +274,7 @@ impl Run<'_> {
     }
 
     async fn apply_listed(&self, index: usize, item: &CardInfo, card: CardRow) -> Listed {
-        let state = card.state();
+        let state = card.state;
         let result = self
             .apply_card(card, &item.status, item.failure_reason.as_deref())
             .await;
@@ -285,7 +286,7 @@ impl Run<'_> {
     async fn count(
         &mut self,
         card_id: String,
-        state: Option<CardState>,
+        state: CardState,
         result: Result<CardResult, String>,
         touches: &mut BTreeMap<String, Vec<String>>,
     ) -> Result<bool, Stop> {
@@ -306,66 +307,44 @@ impl Run<'_> {
         Ok(true)
     }
 
-    /// Applies what GO Cards reported for `card`. A change that loses a race with another
-    /// writer is re-read and applied once more. `Err` is the message of a failure.
+    /// Applies what GO Cards reported for `card` (`services::report`, which reads a card
+    /// again when another writer changed it first). `Err` is the message of a failure.
     async fn apply_card(
         &self,
-        mut card: CardRow,
+        card: CardRow,
         reported: &GoCardsStatus,
         failure_reason: Option<&str>,
     ) -> Result<CardResult, String> {
-        for _ in 0..2 {
-            let Some(state) = card.state() else {
-                return Err(format!(
-                    "The stored card has an unknown state {:?}.",
-                    card.state
-                ));
-            };
-            let outcome = apply(state, reported, failure_reason);
-            let Outcome::Changed {
-                from,
-                to,
-                failure_reason,
-            } = &outcome
-            else {
-                // Refused: the card is not an open order (any more); nothing to record.
-                let touch = state.is_open_order().then(|| reported.as_str().to_owned());
-                return Ok(CardResult::Unchanged { touch });
-            };
-            let event = NewHistory {
-                kind: HistoryKind::Changed,
-                source: HistorySource::Sync,
-                actor: None,
-                from_state: *from,
-                to_state: *to,
-                gocards_status: Some(reported.as_str()),
-                detail: failure_reason.as_deref(),
-            };
-            let applied = self
-                .db
-                .apply_state_change(
-                    &card.card_id,
-                    card.version,
-                    failure_reason.as_deref(),
-                    &event,
-                )
-                .await
-                .map_err(|err| storage_message(&card.card_id, &err))?;
-            if applied {
-                return Ok(CardResult::Changed);
-            }
-            card = match self.db.card(&card.card_id).await {
-                Ok(Some(fresh)) => fresh,
-                Ok(None) => return Err("The card was removed during the sync.".to_owned()),
-                Err(err) => return Err(storage_message(&card.card_id, &err)),
-            };
+        let card_id = card.card_id.clone();
+        let report = Report {
+            status: reported,
+            failure_reason,
+        };
+        let origin = ReportSource {
+            source: HistorySource::Sync,
+            actor: None,
+        };
+        match apply_report(self.db, card, report, origin).await {
+            Ok(Applied::Stored {
+                outcome: Outcome::Changed { .. },
+                ..
+            }) => Ok(CardResult::Changed),
+            // No change, or refused (not an open order any more): `last checked` is written
+            // with the page, for open orders.
+            Ok(Applied::Stored { state, .. }) => Ok(CardResult::Unchanged {
+                touch: state.is_open_order().then(|| reported.as_str().to_owned()),
+            }),
+            Ok(Applied::ChangedMeanwhile) => Err(
+                "The card kept changing during the sync; it is tried again next run.".to_owned(),
+            ),
+            Ok(Applied::Gone) => Err("The card was removed during the sync.".to_owned()),
+            Err(err) => Err(storage_message(&card_id, &err)),
         }
-        Err("The card kept changing during the sync; it is tried again next run.".to_owned())
     }
 
     /// Phase 2: poll the open orders not checked recently.
     async fn poll(&mut self) -> Result<(), Stop> {
-        self.phase = "polling";
+        self.phase = RunPhase::Polling;
         let cutoff = self.started_at - duration_ms(self.settings.stale_after);
         let stale = self.db.count_stale_open_orders(cutoff).await?;
         self.total = Some(self.counts.checked + stale);
@@ -417,7 +396,7 @@ impl Run<'_> {
                     if not_found.remove(&card_id) {
                         found_again.push(card_id.clone());
                     }
-                    let state = card.state();
+                    let state = card.state;
                     let result = self
                         .apply_card(card, &info.status, info.failure_reason.as_deref())
                         .await;
@@ -435,7 +414,7 @@ impl Run<'_> {
                             );
                         }
                     }
-                    self.card_error(&card_id, card.state(), &message, Some(&err))
+                    self.card_error(&card_id, card.state, &message, Some(&err))
                         .await?;
                 }
             }
@@ -454,25 +433,23 @@ impl Run<'_> {
     async fn card_error(
         &self,
         card_id: &str,
-        state: Option<CardState>,
+        state: CardState,
         message: &str,
         err: Option<&GoCardsError>,
     ) -> Result<(), Stop> {
         if let Some(err) = err {
             tracing::warn!(%card_id, error = %err, "batch sync: card check failed");
         }
-        if let Some(state) = state {
-            let event = NewHistory {
-                kind: HistoryKind::Error,
-                source: HistorySource::Sync,
-                actor: None,
-                from_state: state,
-                to_state: state,
-                gocards_status: None,
-                detail: Some(message),
-            };
-            self.db.append_history(card_id, &event).await?;
-        }
+        let event = NewHistory {
+            kind: HistoryKind::Error,
+            source: HistorySource::Sync,
+            actor: None,
+            from_state: state,
+            to_state: state,
+            gocards_status: None,
+            detail: Some(message),
+        };
+        self.db.append_history(card_id, &event).await?;
         self.db
             .sync_record_error(self.run_id, Some(card_id), message)
             .await?;

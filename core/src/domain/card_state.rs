@@ -100,6 +100,15 @@ impl fmt::Display for CardState {
     }
 }
 
+/// Decoding a stored state: storage reads the column as text and turns it into a state here.
+impl TryFrom<String> for CardState {
+    type Error = UnknownCardState;
+
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        stored.parse()
+    }
+}
+
 impl FromStr for CardState {
     type Err = UnknownCardState;
 

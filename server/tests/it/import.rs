@@ -21,7 +21,7 @@ async fn a_good_file_is_imported_whole() {
                 .await
                 .expect("read")
                 .expect("card");
-        assert_eq!(card.state, "in_production");
+        assert_eq!(card.state, desk_core::domain::CardState::InProduction);
         assert_eq!(
             card.ordered_at,
             Some(1_795_240_803_000),

@@ -152,7 +152,10 @@ async fn a_sync_killed_ten_times_loses_nothing_and_duplicates_nothing() {
     let mut child = start_server(&url, &sim_url, &sim, data.path(), &[]);
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let done = runs(&db).await.iter().any(|run| run.status == "completed");
+        let done = runs(&db)
+            .await
+            .iter()
+            .any(|run| run.status == desk_core::model::RunStatus::Completed);
         if done || Instant::now() > deadline {
             break;
         }
@@ -162,12 +165,13 @@ async fn a_sync_killed_ten_times_loses_nothing_and_duplicates_nothing() {
 
     let all = runs(&db).await;
     assert!(
-        all.iter().any(|run| run.status == "completed"),
+        all.iter()
+            .any(|run| run.status == desk_core::model::RunStatus::Completed),
         "a run completed after the kills: {all:?}"
     );
     for (card_id, expected) in &want {
         let card = db.card(card_id).await.expect("read").expect("card");
-        assert_eq!(card.state(), Some(*expected), "{card_id}");
+        assert_eq!(Some(card.state), Some(*expected), "{card_id}");
     }
     let duplicated = scalar(
         &db,
@@ -222,7 +226,7 @@ async fn replicas_on_one_postgresql_take_turns_and_one_takes_over_from_a_dead_ho
                 let done = runs(&db)
                     .await
                     .into_iter()
-                    .filter(|run| run.status == "completed")
+                    .filter(|run| run.status == desk_core::model::RunStatus::Completed)
                     .count();
                 if done >= count || Instant::now() > deadline {
                     return done;
@@ -262,7 +266,9 @@ async fn replicas_on_one_postgresql_take_turns_and_one_takes_over_from_a_dead_ho
     let taken_over = loop {
         let all = runs(&db).await;
         if let Some(run) = all.iter().skip(before).find(|run| {
-            run.status == "completed" && run.holder != holder && run.started_at >= killed_at
+            run.status == desk_core::model::RunStatus::Completed
+                && run.holder != holder
+                && run.started_at >= killed_at
         }) {
             break Some(run.clone());
         }
@@ -297,7 +303,10 @@ async fn replicas_on_one_postgresql_take_turns_and_one_takes_over_from_a_dead_ho
     let calls = sim.calls_ms();
     // (The first run applies every card from the listing; the later ones poll them all.)
     let first_id = all.first().map(|run| run.id);
-    for run in all.iter().filter(|run| run.status == "completed") {
+    for run in all
+        .iter()
+        .filter(|run| run.status == desk_core::model::RunStatus::Completed)
+    {
         let ended = run.ended_at.unwrap_or(i64::MAX);
         let mut seen = std::collections::HashSet::new();
         for (method, path, at) in &calls {
@@ -362,7 +371,12 @@ async fn secrets_never_reach_the_log() {
     let mut child = command.spawn().expect("server");
     // Let a sync run (a token request with the secret, then the listing).
     let deadline = Instant::now() + Duration::from_secs(30);
-    while runs(&db).await.iter().all(|run| run.status != "completed") && Instant::now() < deadline {
+    while runs(&db)
+        .await
+        .iter()
+        .all(|run| run.status != desk_core::model::RunStatus::Completed)
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     kill(&mut child);

@@ -189,7 +189,7 @@ async fn state_changes_are_guarded_by_the_version() {
             .await
             .expect("apply"));
         let after = db.card(id).await.expect("read").expect("card");
-        assert_eq!(after.state, "in_production");
+        assert_eq!(after.state, CardState::InProduction);
         assert_eq!(after.version, 2);
         assert!(after.last_checked_at.is_some());
         // The same change again, at the old version: refused.

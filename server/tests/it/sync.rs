@@ -121,7 +121,7 @@ async fn state_of(db: &Db, card_id: &str) -> CardState {
     db.card(card_id)
         .await
         .expect("read")
-        .and_then(|card| card.state())
+        .map(|card| card.state)
         .expect("a known card")
 }
 
@@ -150,7 +150,12 @@ async fn a_sync_applies_every_status_once_and_a_second_run_changes_nothing() {
         }
 
         let first = app.run_sync().await;
-        assert_eq!(first.status, "completed", "{}: {first:?}", test_db.name);
+        assert_eq!(
+            first.status,
+            desk_core::model::RunStatus::Completed,
+            "{}: {first:?}",
+            test_db.name
+        );
         assert_eq!(first.counts.failed, 0, "{}", test_db.name);
         assert_eq!(first.counts.changed, 6, "{}: {first:?}", test_db.name);
         for (card_id, before, status, reason, expected) in CASES {
@@ -189,7 +194,7 @@ async fn a_sync_applies_every_status_once_and_a_second_run_changes_nothing() {
         );
 
         let second = app.run_sync().await;
-        assert_eq!(second.status, "completed");
+        assert_eq!(second.status, desk_core::model::RunStatus::Completed);
         assert_eq!(second.counts.changed, 0, "{}: {second:?}", test_db.name);
         let rows_after: usize = {
             let mut total = 0;
@@ -221,7 +226,11 @@ async fn the_poll_catches_what_the_listing_missed() {
         let calls_before = app.sim.calls().len();
 
         let report = app.run_sync().await;
-        assert_eq!(report.status, "completed", "{report:?}");
+        assert_eq!(
+            report.status,
+            desk_core::model::RunStatus::Completed,
+            "{report:?}"
+        );
         assert_eq!(
             state_of(&app.db, "CA2300000011-POLL0001").await,
             CardState::InProduction,
@@ -270,7 +279,11 @@ async fn faults_are_counted_and_retried_next_run() {
         });
         let history_before = history_rows(&app.db, card).await.len();
         let report = app.run_sync().await;
-        assert_eq!(report.status, "completed", "{mode:?}: {report:?}");
+        assert_eq!(
+            report.status,
+            desk_core::model::RunStatus::Completed,
+            "{mode:?}: {report:?}"
+        );
         assert_eq!(report.counts.failed, 1, "{mode:?}: {report:?}");
         assert_eq!(report.counts.checked, 3, "{mode:?}: {report:?}");
         assert_eq!(
@@ -308,7 +321,11 @@ async fn an_unreadable_listing_fails_the_run_and_the_next_run_resumes() {
     app.sim.set_fault(FaultSpec::new(FaultMode::Error500));
 
     let report = app.run_sync().await;
-    assert_eq!(report.status, "failed", "{report:?}");
+    assert_eq!(
+        report.status,
+        desk_core::model::RunStatus::Failed,
+        "{report:?}"
+    );
     assert!(
         report
             .error
@@ -322,7 +339,11 @@ async fn an_unreadable_listing_fails_the_run_and_the_next_run_resumes() {
 
     app.sim.set_fault(FaultSpec::new(FaultMode::None));
     let report = app.run_sync().await;
-    assert_eq!(report.status, "completed", "{report:?}");
+    assert_eq!(
+        report.status,
+        desk_core::model::RunStatus::Completed,
+        "{report:?}"
+    );
     assert_eq!(state_of(&app.db, card).await, CardState::Produced);
     assert!(app
         .db

@@ -135,7 +135,7 @@ async fn every_outcome_against_the_simulator() {
             assert_eq!(code, 200, "{}: {status}: {body}", t.name);
             assert_eq!(body["message"], message, "{}", t.name);
             let card = app.db.card(&id).await.expect("read").expect("card");
-            assert_eq!(card.state(), Some(end), "{}: {status}", t.name);
+            assert_eq!(Some(card.state), Some(end), "{}: {status}", t.name);
             assert_eq!(card.version, if end == start { 1 } else { 2 });
             assert!(card.last_checked_at.is_some());
             let history = app.db.card_history(&id, 10).await.expect("history");
@@ -202,7 +202,7 @@ async fn go_cards_faults_leave_the_card_unchanged_with_a_clear_message() {
             assert_eq!(body["kind"], "go_cards");
             assert_eq!(body["message"], message, "{}", t.name);
             let card = app.db.card(&id).await.expect("read").expect("card");
-            assert_eq!(card.state(), Some(CardState::Ordered), "unchanged");
+            assert_eq!(Some(card.state), Some(CardState::Ordered), "unchanged");
             assert_eq!(card.version, 1);
             let history = app.db.card_history(&id, 10).await.expect("history");
             assert_eq!(history.len(), 1);
@@ -267,7 +267,10 @@ async fn refusals_change_nothing_and_do_not_ask_go_cards() {
     assert_eq!(body["message"], "The card changed meanwhile; reload.");
 
     let card = app.db.card(&id).await.expect("read").expect("card");
-    assert_eq!((card.state(), card.version), (Some(CardState::Ordered), 1));
+    assert_eq!(
+        (Some(card.state), card.version),
+        (Some(CardState::Ordered), 1)
+    );
     assert!(
         app.sim.calls().is_empty(),
         "GO Cards was never asked: {:?}",
@@ -328,7 +331,7 @@ async fn twenty_concurrent_updates_lose_nothing_and_never_go_backwards() {
             state = change.to_state;
         }
         let card = app.db.card(&id).await.expect("read").expect("card");
-        assert_eq!(card.state(), Some(state), "{}: no lost update", t.name);
+        assert_eq!(Some(card.state), Some(state), "{}: no lost update", t.name);
         assert_eq!(card.version, 2);
     }
 }

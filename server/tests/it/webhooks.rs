@@ -53,7 +53,7 @@ async fn state_of(app: &TestApp, card_id: &str) -> CardState {
         .card(card_id)
         .await
         .expect("read")
-        .and_then(|card| card.state())
+        .map(|card| card.state)
         .expect("known")
 }
 

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{sync_status, RunSyncNow, SaveSyncSchedule};
-use crate::model::{SyncRunView, SyncScheduleInput, SyncStatus, SyncView};
+use crate::model::{RunStatus, SyncRunView, SyncScheduleInput, SyncStatus, SyncView};
 use crate::ui::format::{optional_time, short_time};
 
 /// How often the page asks the server for the sync's state.
@@ -106,7 +106,7 @@ fn SyncState(view: SyncView, run_now: ServerAction<RunSyncNow>) -> impl IntoView
             </button>
         </p>
         {run_error}
-        {busy.then(|| view! { <Progress run=run.clone().filter(|r| r.status == "running") /> })}
+        {busy.then(|| view! { <Progress run=run.clone().filter(|r| r.status == RunStatus::Running) /> })}
         {run.map(|run| view! { <RunFigures run /> })}
         <Errors view=view.clone() />
         <NeedsAttention view />
@@ -141,8 +141,8 @@ fn Progress(run: Option<SyncRunView>) -> impl IntoView {
 
 #[component]
 fn RunFigures(run: SyncRunView) -> impl IntoView {
-    let heading = match run.status.as_str() {
-        "running" => "This run so far".to_owned(),
+    let heading = match run.status {
+        RunStatus::Running => "This run so far".to_owned(),
         _ => format!("Last run ({})", run.status),
     };
     let by = if run.started_by == "schedule" {
