@@ -3,7 +3,7 @@
 use sqlx::{FromRow, QueryBuilder};
 
 use super::history::{insert_history, NewHistory};
-use super::{now_ms, on_pool, to_rfc3339, Db};
+use super::{now_ms, on_pool, push_in_list, to_rfc3339, Db, IN_LIST_CHUNK};
 use desk_core::domain::CardState;
 use desk_core::model::{search_key, CardSearch, CardSummary, SortColumn, PAGE_SIZE};
 
@@ -238,14 +238,10 @@ impl Db {
     /// Which of `ids` are already stored.
     pub async fn existing_card_ids(&self, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
         let mut found = Vec::new();
-        for chunk in ids.chunks(INSERT_CHUNK) {
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
             let rows: Vec<String> = on_pool!(self, pool => {
-                let mut query = QueryBuilder::new("SELECT card_id FROM cards WHERE card_id IN (");
-                let mut list = query.separated(", ");
-                for id in chunk {
-                    list.push_bind(id);
-                }
-                query.push(")");
+                let mut query = QueryBuilder::new("SELECT card_id FROM cards WHERE card_id IN ");
+                push_in_list(&mut query, chunk);
                 query.build_query_scalar::<String>().fetch_all(pool).await
             })?;
             found.extend(rows);

@@ -1,7 +1,7 @@
 //! Additional Commands: which processes admins enabled on which card-state tab.
 
 use super::audit::{insert_audit, AuditRecord};
-use super::{now_ms, on_pool, Db};
+use super::{now_ms, on_pool, rows_affected, Db};
 use desk_core::domain::{CardState, Process};
 
 /// Deletes a tab's rows and inserts `processes` in order, inside the transaction `$tx`.
@@ -110,23 +110,23 @@ impl Db {
         enabled: bool,
     ) -> Result<bool, sqlx::Error> {
         let done = if enabled {
-            on_pool!(self, pool => sqlx::query(
-                "INSERT INTO enabled_commands (state, process, position) VALUES ($1, $2, \
+            rows_affected!(
+                self,
+                sqlx::query(
+                    "INSERT INTO enabled_commands (state, process, position) VALUES ($1, $2, \
                  (SELECT COUNT(*) FROM enabled_commands WHERE state = $1)) \
                  ON CONFLICT (state, process) DO NOTHING",
-            )
-            .bind(state.as_str())
-            .bind(process.as_str())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?
-        } else {
-            on_pool!(self, pool => sqlx::query("DELETE FROM enabled_commands WHERE state = $1 AND process = $2")
+                )
                 .bind(state.as_str())
                 .bind(process.as_str())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected()))?
+            )?
+        } else {
+            rows_affected!(
+                self,
+                sqlx::query("DELETE FROM enabled_commands WHERE state = $1 AND process = $2")
+                    .bind(state.as_str())
+                    .bind(process.as_str())
+            )?
         };
         Ok(done > 0)
     }

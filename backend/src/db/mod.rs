@@ -47,6 +47,57 @@ macro_rules! on_pool {
 }
 pub use on_pool;
 
+/// Runs one statement (`sqlx::query(..)` with its binds) on either engine; evaluates to the
+/// number of rows it changed.
+macro_rules! rows_affected {
+    ($db:expr, $query:expr) => {
+        $crate::db::on_pool!($db, pool => $query.execute(pool).await.map(|done| done.rows_affected()))
+    };
+}
+pub(crate) use rows_affected;
+
+/// In one transaction: a write guarded by its `WHERE` (or `ON CONFLICT DO NOTHING`) and, if
+/// it changed exactly one row, its audit line. Evaluates to `Ok(false)` when it changed
+/// nothing, and then nothing is written. `$at` is the audit line's time.
+macro_rules! guarded_write_with_audit {
+    ($db:expr, $at:expr, $query:expr, $audit:expr) => {{
+        let now = $at;
+        $crate::db::on_pool!($db, pool => async {
+            let mut tx = pool.begin().await?;
+            let done = $query.execute(&mut *tx).await?;
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok::<bool, sqlx::Error>(false);
+            }
+            $crate::db::audit::insert_audit!(&mut *tx, now, $audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await)
+    }};
+}
+pub(crate) use guarded_write_with_audit;
+
+/// How many ids one `IN (…)` list binds: well under either engine's limit on binds.
+pub(crate) const IN_LIST_CHUNK: usize = 500;
+
+/// Appends `(…)` with one bind per id: the `IN` list of a statement run a chunk of
+/// [`IN_LIST_CHUNK`] ids at a time.
+pub(crate) fn push_in_list<'args, DB>(
+    query: &mut sqlx::QueryBuilder<'args, DB>,
+    ids: &'args [String],
+) where
+    DB: sqlx::Database,
+    &'args String: sqlx::Encode<'args, DB> + sqlx::Type<DB>,
+{
+    query.push("(");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    query.push(")");
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("DATABASE_URL is not a sqlite:// or postgres:// URL")]

@@ -9,7 +9,7 @@
 use sqlx::{FromRow, QueryBuilder};
 
 use super::cards::{CardRow, CARD_COLUMNS};
-use super::{now_ms, on_pool, Db};
+use super::{now_ms, on_pool, push_in_list, rows_affected, Db, IN_LIST_CHUNK};
 use desk_core::model::{RunPhase, RunStatus};
 
 /// The sync's state row.
@@ -94,7 +94,7 @@ impl Db {
         now: i64,
         until: i64,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, pool => sqlx::query(
+        let done = rows_affected!(self, sqlx::query(
             "UPDATE sync_state SET lease_holder = $1, lease_until = $2, run_requested = 0, \
              requested_by = CASE WHEN run_requested = 1 THEN requested_by ELSE NULL END \
              WHERE id = 1 \
@@ -103,23 +103,20 @@ impl Db {
         )
         .bind(holder)
         .bind(until)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
+        .bind(now))?;
         Ok(done == 1)
     }
 
     /// Extends the lease; `false` when `holder` no longer has it (another process took over).
     pub async fn sync_renew(&self, holder: &str, until: i64) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, pool => sqlx::query(
-            "UPDATE sync_state SET lease_until = $2 WHERE id = 1 AND lease_holder = $1",
-        )
-        .bind(holder)
-        .bind(until)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
+        let done = rows_affected!(
+            self,
+            sqlx::query(
+                "UPDATE sync_state SET lease_until = $2 WHERE id = 1 AND lease_holder = $1",
+            )
+            .bind(holder)
+            .bind(until)
+        )?;
         Ok(done == 1)
     }
 
@@ -129,27 +126,25 @@ impl Db {
         holder: &str,
         next_run_at: Option<i64>,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE sync_state SET lease_holder = NULL, lease_until = NULL, next_run_at = $2 \
+        rows_affected!(
+            self,
+            sqlx::query(
+                "UPDATE sync_state SET lease_holder = NULL, lease_until = NULL, next_run_at = $2 \
              WHERE id = 1 AND lease_holder = $1",
+            )
+            .bind(holder)
+            .bind(next_run_at)
         )
-        .bind(holder)
-        .bind(next_run_at)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))
         .map(|_| ())
     }
 
     /// "Run now": whichever process is free first takes it.
     pub async fn sync_request_run(&self, by: &str) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE sync_state SET run_requested = 1, requested_by = $1 WHERE id = 1",
+        rows_affected!(
+            self,
+            sqlx::query("UPDATE sync_state SET run_requested = 1, requested_by = $1 WHERE id = 1")
+                .bind(by)
         )
-        .bind(by)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))
         .map(|_| ())
     }
 
@@ -162,21 +157,21 @@ impl Db {
     ) -> Result<(), sqlx::Error> {
         let now = now_ms();
         let done = if only_if_unset_or_past {
-            on_pool!(self, pool => sqlx::query(
-                "UPDATE sync_state SET next_run_at = $1 WHERE id = 1 \
+            rows_affected!(
+                self,
+                sqlx::query(
+                    "UPDATE sync_state SET next_run_at = $1 WHERE id = 1 \
                  AND (next_run_at IS NULL OR next_run_at < $2)",
-            )
-            .bind(next_run_at)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))
-        } else {
-            on_pool!(self, pool => sqlx::query("UPDATE sync_state SET next_run_at = $1 WHERE id = 1")
+                )
                 .bind(next_run_at)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected()))
+                .bind(now)
+            )
+        } else {
+            rows_affected!(
+                self,
+                sqlx::query("UPDATE sync_state SET next_run_at = $1 WHERE id = 1")
+                    .bind(next_run_at)
+            )
         };
         done.map(|_| ())
     }
@@ -187,14 +182,12 @@ impl Db {
         holder: &str,
         watermark: &str,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, pool => sqlx::query(
-            "UPDATE sync_state SET watermark = $2 WHERE id = 1 AND lease_holder = $1",
-        )
-        .bind(holder)
-        .bind(watermark)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
+        let done = rows_affected!(
+            self,
+            sqlx::query("UPDATE sync_state SET watermark = $2 WHERE id = 1 AND lease_holder = $1")
+                .bind(holder)
+                .bind(watermark)
+        )?;
         Ok(done == 1)
     }
 
@@ -234,20 +227,20 @@ impl Db {
         total: Option<i64>,
         counts: RunCounts,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE sync_runs SET phase = $2, total = $3, checked = $4, changed = $5, \
+        rows_affected!(
+            self,
+            sqlx::query(
+                "UPDATE sync_runs SET phase = $2, total = $3, checked = $4, changed = $5, \
              unchanged = $6, failed = $7 WHERE id = $1",
+            )
+            .bind(run_id)
+            .bind(phase.as_str())
+            .bind(total)
+            .bind(counts.checked)
+            .bind(counts.changed)
+            .bind(counts.unchanged)
+            .bind(counts.failed)
         )
-        .bind(run_id)
-        .bind(phase.as_str())
-        .bind(total)
-        .bind(counts.checked)
-        .bind(counts.changed)
-        .bind(counts.unchanged)
-        .bind(counts.failed)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))
         .map(|_| ())
     }
 
@@ -259,21 +252,21 @@ impl Db {
         counts: RunCounts,
         error: Option<&str>,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE sync_runs SET status = $2, ended_at = $3, checked = $4, changed = $5, \
+        rows_affected!(
+            self,
+            sqlx::query(
+                "UPDATE sync_runs SET status = $2, ended_at = $3, checked = $4, changed = $5, \
              unchanged = $6, failed = $7, error = $8, phase = 'done' WHERE id = $1",
+            )
+            .bind(run_id)
+            .bind(status.as_str())
+            .bind(now_ms())
+            .bind(counts.checked)
+            .bind(counts.changed)
+            .bind(counts.unchanged)
+            .bind(counts.failed)
+            .bind(error)
         )
-        .bind(run_id)
-        .bind(status.as_str())
-        .bind(now_ms())
-        .bind(counts.checked)
-        .bind(counts.changed)
-        .bind(counts.unchanged)
-        .bind(counts.failed)
-        .bind(error)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))
         .map(|_| ())
     }
 
@@ -289,16 +282,16 @@ impl Db {
         card_id: Option<&str>,
         message: &str,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO sync_errors (run_id, at, card_id, message) VALUES ($1, $2, $3, $4)",
+        rows_affected!(
+            self,
+            sqlx::query(
+                "INSERT INTO sync_errors (run_id, at, card_id, message) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(run_id)
+            .bind(now_ms())
+            .bind(card_id)
+            .bind(message)
         )
-        .bind(run_id)
-        .bind(now_ms())
-        .bind(card_id)
-        .bind(message)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))
         .map(|_| ())
     }
 
@@ -343,14 +336,10 @@ impl Db {
 
     /// Forgets the 404s of cards GO Cards answered for again.
     pub async fn sync_clear_not_found(&self, card_ids: &[String]) -> Result<(), sqlx::Error> {
-        for chunk in card_ids.chunks(500) {
+        for chunk in card_ids.chunks(IN_LIST_CHUNK) {
             on_pool!(self, pool => {
-                let mut query = QueryBuilder::new("DELETE FROM sync_not_found WHERE card_id IN (");
-                let mut list = query.separated(", ");
-                for id in chunk {
-                    list.push_bind(id);
-                }
-                query.push(")");
+                let mut query = QueryBuilder::new("DELETE FROM sync_not_found WHERE card_id IN ");
+                push_in_list(&mut query, chunk);
                 query.build().execute(pool).await.map(|_| ())
             })?;
         }
@@ -381,17 +370,13 @@ impl Db {
     /// The stored cards among `ids`, in no particular order.
     pub async fn cards_by_ids(&self, ids: &[String]) -> Result<Vec<CardRow>, sqlx::Error> {
         let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
             let rows: Vec<CardRow> = on_pool!(self, pool => {
                 let mut query = QueryBuilder::new(format!(
                     "SELECT {CARD_COLUMNS} FROM cards c JOIN card_holders h ON h.id = c.holder_id \
-                     WHERE c.card_id IN ("
+                     WHERE c.card_id IN "
                 ));
-                let mut list = query.separated(", ");
-                for id in chunk {
-                    list.push_bind(id);
-                }
-                query.push(")");
+                push_in_list(&mut query, chunk);
                 query.build_query_as::<CardRow>().fetch_all(pool).await
             })?;
             found.extend(rows);
@@ -441,18 +426,14 @@ impl Db {
         gocards_status: &str,
     ) -> Result<(), sqlx::Error> {
         let now = now_ms();
-        for chunk in card_ids.chunks(500) {
+        for chunk in card_ids.chunks(IN_LIST_CHUNK) {
             on_pool!(self, pool => {
                 let mut query = QueryBuilder::new("UPDATE cards SET last_checked_at = ");
                 query.push_bind(now);
                 query.push(", gocards_status = ");
                 query.push_bind(gocards_status);
-                query.push(" WHERE card_id IN (");
-                let mut list = query.separated(", ");
-                for id in chunk {
-                    list.push_bind(id);
-                }
-                query.push(")");
+                query.push(" WHERE card_id IN ");
+                push_in_list(&mut query, chunk);
                 query.build().execute(pool).await.map(|_| ())
             })?;
         }
@@ -476,16 +457,14 @@ impl Db {
         event_id: &str,
         card_id: &str,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, pool => sqlx::query(
+        let done =
+            rows_affected!(self, sqlx::query(
             "INSERT INTO webhook_events (event_id, received_at, card_id) VALUES ($1, $2, $3) \
              ON CONFLICT (event_id) DO NOTHING",
         )
         .bind(event_id)
         .bind(now_ms())
-        .bind(card_id)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
+        .bind(card_id))?;
         Ok(done == 1)
     }
 }

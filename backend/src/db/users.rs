@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::audit::{insert_audit, AuditRecord};
-use super::{now_ms, on_pool, Db, DbKind};
+use super::{guarded_write_with_audit, now_ms, on_pool, rows_affected, Db, DbKind};
 use desk_core::model::Role;
 
 /// A user as stored. Deliberately not `Serialize`: the hash never leaves the server.
@@ -55,21 +55,21 @@ impl Db {
     ) -> Result<bool, sqlx::Error> {
         let sql = "INSERT INTO users (username, password_hash, role, enabled, created_at) \
                    VALUES ($1, $2, $3, 1, $4) ON CONFLICT (username) DO NOTHING";
-        let done = on_pool!(self, pool => sqlx::query(sql)
-            .bind(username)
-            .bind(password_hash)
-            .bind(role.as_str())
-            .bind(now_ms())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = rows_affected!(
+            self,
+            sqlx::query(sql)
+                .bind(username)
+                .bind(password_hash)
+                .bind(role.as_str())
+                .bind(now_ms())
+        )?;
         Ok(done == 1)
     }
 
     /// Sets a new password hash; `Ok(false)` when no such user exists.
     pub async fn set_password_hash(&self, username: &str, hash: &str) -> Result<bool, sqlx::Error> {
         let sql = "UPDATE users SET password_hash = $1 WHERE username = $2";
-        let done = on_pool!(self, pool => sqlx::query(sql).bind(hash).bind(username).execute(pool).await.map(|r| r.rows_affected()))?;
+        let done = rows_affected!(self, sqlx::query(sql).bind(hash).bind(username))?;
         Ok(done == 1)
     }
 
@@ -112,26 +112,19 @@ impl Db {
         audit: AuditRecord<'_>,
     ) -> Result<bool, sqlx::Error> {
         let now = now_ms();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query(
+        guarded_write_with_audit!(
+            self,
+            now,
+            sqlx::query(
                 "INSERT INTO users (username, password_hash, role, enabled, created_at) \
                  VALUES ($1, $2, $3, 1, $4) ON CONFLICT (username) DO NOTHING",
             )
             .bind(username)
             .bind(password_hash)
             .bind(role.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != 1 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            insert_audit!(&mut *tx, now, audit).await?;
-            tx.commit().await?;
-            Ok(true)
-        })
+            .bind(now),
+            audit
+        )
     }
 
     /// Sets a new password hash and writes the audit line; `Ok(false)` when no such user.
@@ -142,22 +135,14 @@ impl Db {
         hash: &str,
         audit: AuditRecord<'_>,
     ) -> Result<bool, sqlx::Error> {
-        let now = now_ms();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
+        guarded_write_with_audit!(
+            self,
+            now_ms(),
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
                 .bind(hash)
-                .bind(username)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() != 1 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            insert_audit!(&mut *tx, now, audit).await?;
-            tx.commit().await?;
-            Ok(true)
-        })
+                .bind(username),
+            audit
+        )
     }
 
     /// Enables, disables, promotes or demotes a user, and writes the audit line, unless that
