@@ -3,24 +3,31 @@
 //!
 //! - [`GoCardsEnv`]: the `GOCARDS_*` env vars (`env`).
 //! - [`SettingsCipher`]: encrypts the stored secret with a key from `SETTINGS_KEY` (`cipher`).
-//! - [`StoredConnection`]: what admins stored, as read from the `settings` table (`stored`).
+//! - `stored`: the `settings` keys and reading what admins stored.
+//! - [`Connection`]: each field [`Layered`], env over stored, and the client settings (`layered`).
 //! - `check`: the form's rules, one message per field.
-//! - `connection`: the view, "Save" (which switches the live client) and "Test connection".
+//! - `view`: what the form shows. `save`: "Save", which switches the live client.
+//!   `test_connection`: "Test connection". `startup`: the connection the server starts with.
 
 mod check;
 mod cipher;
-mod connection;
 mod env;
+mod layered;
+mod save;
+mod startup;
 mod stored;
+mod test_connection;
+mod view;
 
 pub use check::{check_input, CheckedInput, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS};
 pub use cipher::{CipherError, SettingsCipher};
-pub use connection::{
-    save_connection, startup_connection, test_connection, view_connection, SaveError,
-    StartupConnection, StartupError, TestError,
-};
 pub use env::GoCardsEnv;
-pub use stored::{StoredConnection, StoredSecret, KEYS};
+pub use layered::{Connection, Layered, StoredValue};
+pub use save::{save_connection, SaveError};
+pub use startup::{startup_connection, StartupConnection, StartupError};
+pub use stored::{setting_key, StoredSecret};
+pub use test_connection::{test_connection, TestError};
+pub use view::view_connection;
 
 use gocards::GoCardsConfig;
 

@@ -1,26 +1,23 @@
 //! The GO Cards connection as admins stored it in the `settings` table.
 
+use std::str::FromStr;
+
 use secrecy::SecretString;
 
 use super::SettingsCipher;
 use crate::db::Db;
+use desk_core::model::ConnectionField;
 
-/// The setting keys, one per form field.
-pub struct Keys {
-    pub base_url: &'static str,
-    pub client_id: &'static str,
-    pub client_secret: &'static str,
-    pub organisation_id: &'static str,
-    pub timeout_ms: &'static str,
+/// The `settings` key of each form field.
+pub fn setting_key(field: ConnectionField) -> &'static str {
+    match field {
+        ConnectionField::BaseUrl => "gocards.base_url",
+        ConnectionField::ClientId => "gocards.client_id",
+        ConnectionField::ClientSecret => "gocards.client_secret",
+        ConnectionField::OrganisationId => "gocards.organisation_id",
+        ConnectionField::TimeoutMs => "gocards.timeout_ms",
+    }
 }
-
-pub const KEYS: Keys = Keys {
-    base_url: "gocards.base_url",
-    client_id: "gocards.client_id",
-    client_secret: "gocards.client_secret",
-    organisation_id: "gocards.organisation_id",
-    timeout_ms: "gocards.timeout_ms",
-};
 
 /// The stored client secret, decrypted if the key allows.
 #[derive(Clone, Debug, Default)]
@@ -41,35 +38,38 @@ impl StoredSecret {
     }
 }
 
-/// What admins stored. Empty values read as `None`. `Debug` masks the secret.
-#[derive(Clone, Debug, Default)]
-pub struct StoredConnection {
-    pub base_url: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: StoredSecret,
-    pub organisation_id: Option<String>,
-    pub timeout_ms: Option<u64>,
+impl From<SecretString> for StoredSecret {
+    fn from(secret: SecretString) -> Self {
+        StoredSecret::Readable(secret)
+    }
 }
 
-impl StoredConnection {
-    pub async fn load(db: &Db, cipher: &SettingsCipher) -> Result<StoredConnection, sqlx::Error> {
-        let text = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
-        let client_secret = match text(db.setting(KEYS.client_secret).await?) {
-            None => StoredSecret::NotSet,
-            Some(sealed) => match cipher.decrypt(KEYS.client_secret, &sealed) {
-                Ok(secret) => StoredSecret::Readable(secret),
-                Err(error) => {
-                    tracing::error!(%error, "the stored GO Cards client secret cannot be read");
-                    StoredSecret::Unreadable
-                }
-            },
-        };
-        Ok(StoredConnection {
-            base_url: text(db.setting(KEYS.base_url).await?),
-            client_id: text(db.setting(KEYS.client_id).await?),
-            client_secret,
-            organisation_id: text(db.setting(KEYS.organisation_id).await?),
-            timeout_ms: text(db.setting(KEYS.timeout_ms).await?).and_then(|t| t.parse().ok()),
-        })
-    }
+async fn text(db: &Db, field: ConnectionField) -> Result<Option<String>, sqlx::Error> {
+    let value = db.setting(setting_key(field)).await?;
+    Ok(value.filter(|v| !v.trim().is_empty()))
+}
+
+/// A field's stored value: empty, or not readable as a `T`, is `None`.
+pub(super) async fn read<T: FromStr>(
+    db: &Db,
+    field: ConnectionField,
+) -> Result<Option<T>, sqlx::Error> {
+    Ok(text(db, field).await?.and_then(|t| t.parse().ok()))
+}
+
+pub(super) async fn read_secret(
+    db: &Db,
+    cipher: &SettingsCipher,
+) -> Result<StoredSecret, sqlx::Error> {
+    let key = setting_key(ConnectionField::ClientSecret);
+    Ok(match text(db, ConnectionField::ClientSecret).await? {
+        None => StoredSecret::NotSet,
+        Some(sealed) => match cipher.decrypt(key, &sealed) {
+            Ok(secret) => StoredSecret::Readable(secret),
+            Err(error) => {
+                tracing::error!(%error, "the stored GO Cards client secret cannot be read");
+                StoredSecret::Unreadable
+            }
+        },
+    })
 }
