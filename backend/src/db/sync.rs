@@ -8,7 +8,6 @@
 
 use sqlx::{FromRow, QueryBuilder};
 
-use super::cards::{CardRow, CARD_COLUMNS};
 use super::{now_ms, on_pool, push_in_list, rows_affected, Db, IN_LIST_CHUNK};
 use desk_core::model::{RunPhase, RunStatus};
 
@@ -365,79 +364,6 @@ impl Db {
         .bind(limit)
         .fetch_all(pool)
         .await)
-    }
-
-    /// The stored cards among `ids`, in no particular order.
-    pub async fn cards_by_ids(&self, ids: &[String]) -> Result<Vec<CardRow>, sqlx::Error> {
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(IN_LIST_CHUNK) {
-            let rows: Vec<CardRow> = on_pool!(self, pool => {
-                let mut query = QueryBuilder::new(format!(
-                    "SELECT {CARD_COLUMNS} FROM cards c JOIN card_holders h ON h.id = c.holder_id \
-                     WHERE c.card_id IN "
-                ));
-                push_in_list(&mut query, chunk);
-                query.build_query_as::<CardRow>().fetch_all(pool).await
-            })?;
-            found.extend(rows);
-        }
-        Ok(found)
-    }
-
-    /// Open orders in `state` not checked since `cutoff`, after `after_card_id`, by card id:
-    /// the sync's poll walks these pages, so each card comes up at most once in a run.
-    pub async fn stale_open_orders(
-        &self,
-        state: &str,
-        cutoff: i64,
-        after_card_id: &str,
-        limit: i64,
-    ) -> Result<Vec<CardRow>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {CARD_COLUMNS} FROM cards c JOIN card_holders h ON h.id = c.holder_id \
-             WHERE c.state = $1 AND c.card_id > $2 \
-             AND (c.last_checked_at IS NULL OR c.last_checked_at < $3) \
-             ORDER BY c.card_id LIMIT $4"
-        );
-        on_pool!(self, pool => sqlx::query_as::<_, CardRow>(&sql)
-            .bind(state)
-            .bind(after_card_id)
-            .bind(cutoff)
-            .bind(limit)
-            .fetch_all(pool)
-            .await)
-    }
-
-    pub async fn count_stale_open_orders(&self, cutoff: i64) -> Result<i64, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM cards WHERE state IN ('ordered', 'in_production') \
-             AND (last_checked_at IS NULL OR last_checked_at < $1)",
-        )
-        .bind(cutoff)
-        .fetch_one(pool)
-        .await)
-    }
-
-    /// Records checks that changed nothing, for many cards at once: `last checked`, and the
-    /// raw status GO Cards gave. One statement per chunk, not one transaction per card.
-    pub async fn touch_checked(
-        &self,
-        card_ids: &[String],
-        gocards_status: &str,
-    ) -> Result<(), sqlx::Error> {
-        let now = now_ms();
-        for chunk in card_ids.chunks(IN_LIST_CHUNK) {
-            on_pool!(self, pool => {
-                let mut query = QueryBuilder::new("UPDATE cards SET last_checked_at = ");
-                query.push_bind(now);
-                query.push(", gocards_status = ");
-                query.push_bind(gocards_status);
-                query.push(" WHERE card_id IN ");
-                push_in_list(&mut query, chunk);
-                query.build().execute(pool).await.map(|_| ())
-            })?;
-        }
-        Ok(())
     }
 
     /// Whether a webhook event was already applied.
