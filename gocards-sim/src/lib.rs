@@ -134,8 +134,12 @@ impl Simulator {
 }
 
 /// `server gocards-sim --addr HOST:PORT`: credentials from `GOCARDS_*` or the standalone
-/// defaults, a few demo cards, served until Ctrl-C or SIGTERM.
-pub async fn run_standalone(addr: SocketAddr) -> anyhow::Result<()> {
+/// defaults, a few demo cards, served until `shutdown` resolves (the server passes Ctrl-C or
+/// SIGTERM).
+pub async fn run_standalone(
+    addr: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let simulator = Simulator::new(SimConfig::from_env_or_standalone_defaults());
     simulator.upsert_cards(demo_cards(12));
     let listener = tokio::net::TcpListener::bind(addr)
@@ -149,36 +153,9 @@ pub async fn run_standalone(addr: SocketAddr) -> anyhow::Result<()> {
         "GO Cards simulator listening"
     );
     axum::serve(listener, simulator.router())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .context("GO Cards simulator failed")?;
     tracing::info!("GO Cards simulator stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }

@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     if let Command::GocardsSim { addr } = command {
-        return gocards_sim::run_standalone(addr).await;
+        return gocards_sim::run_standalone(addr, shutdown_signal()).await;
     }
     let config = Config::from_env()?;
     let db = startup::open_db(&config).await?;
