@@ -38,7 +38,11 @@ test("the page hydrates, searches, and opens every settings page", async ({ page
   // A settings page loaded directly hydrates too, and its controls work.
   await page.goto("/admin/users");
   await hydrated(page);
-  const operatorRow = page.getByRole("row").filter({ has: page.getByRole("cell", { name: "operator", exact: true }) });
+  // Any operator's row (other specs may have added operators before this one runs).
+  const operatorRow = page
+    .getByRole("row")
+    .filter({ has: page.getByRole("cell", { name: "operator", exact: true }) })
+    .first();
   await operatorRow.getByRole("button", { name: "Reset password", exact: true }).click();
   await expect(operatorRow.getByLabel("New password")).toBeVisible();
   await operatorRow.getByRole("button", { name: "Cancel", exact: true }).click();
@@ -55,4 +59,5 @@ test("a page whose browser code cannot start says so", async ({ page }) => {
   await expect(notice).toContainText("The page could not start; reload.");
   await expect(notice.getByRole("button", { name: "Reload", exact: true })).toBeVisible();
   await expect(page.locator("body[data-hydrated]")).toHaveCount(0);
+  await page.screenshot({ path: "../docs/screenshots/start-failed.png" });
 });
