@@ -3,6 +3,7 @@
 
 use testkit as common;
 
+use app::api::{AdminCommandTabs, CardProfile, SaveCommandTab, UpdateCardOrder};
 use common::app::{spawn, ADMIN, OPERATOR};
 use desk_core::domain::{CardState, Process};
 use serde_json::json;
@@ -35,10 +36,12 @@ async fn a_process_that_cannot_apply_is_refused_and_nothing_is_written() {
             .filter(|s| !Process::UpdateCardOrder.applies_to(*s))
         {
             let (status, body) = app
-                .call(
-                    "save_command_tab",
+                .call_fn(
                     Some(&admin),
-                    json!({"state": state, "processes": ["update-card-order"]}),
+                    SaveCommandTab {
+                        state,
+                        processes: vec![Process::UpdateCardOrder],
+                    },
                 )
                 .await;
             assert_eq!(status, 409, "{}: {state:?}: {body}", t.name);
@@ -64,7 +67,7 @@ async fn a_process_that_cannot_apply_is_refused_and_nothing_is_written() {
             t.name
         );
 
-        // An unknown process is a malformed payload.
+        // An unknown process is a malformed payload (raw: `Process` has no such value).
         let (status, _) = app
             .call(
                 "save_command_tab",
@@ -87,44 +90,50 @@ async fn a_saved_tab_takes_effect_for_operators_at_once_and_is_audited() {
             let operator = operator.clone();
             async move {
                 let (status, body) = app
-                    .call("card_profile", Some(&operator), json!({"card_id": card}))
+                    .call_fn(
+                        Some(&operator),
+                        CardProfile {
+                            card_id: card.into(),
+                        },
+                    )
                     .await;
                 assert_eq!(status, 200, "{body}");
                 body["commands"].clone()
             }
         };
-        let save = |state: &'static str, processes: serde_json::Value| {
+        let save = |state: CardState, processes: Vec<Process>| {
             let app = &app;
             let admin = admin.clone();
             async move {
-                app.call(
-                    "save_command_tab",
-                    Some(&admin),
-                    json!({"state": state, "processes": processes}),
-                )
-                .await
+                app.call_fn(Some(&admin), SaveCommandTab { state, processes })
+                    .await
             }
         };
 
         // Disable everywhere: gone for operators, and the server refuses the command.
-        for state in ["ordered", "in_production"] {
-            let (status, body) = save(state, json!([])).await;
+        for state in [CardState::Ordered, CardState::InProduction] {
+            let (status, body) = save(state, vec![]).await;
             assert_eq!(status, 200, "{body}");
             assert_eq!(body["processes"], json!([]));
         }
         assert_eq!(commands(ORDERED_CARD).await, json!([]));
         let (status, _) = app
-            .call(
-                "update_card_order",
+            .call_fn(
                 Some(&operator),
-                json!({"card_id": ORDERED_CARD, "expected_version": 1}),
+                UpdateCardOrder {
+                    card_id: ORDERED_CARD.into(),
+                    expected_version: 1,
+                },
             )
             .await;
         assert_eq!(status, 403, "{}: disabled means refused", t.name);
 
         // Enable on Ordered only (a duplicate row is stored once).
-        let (status, body) =
-            save("ordered", json!(["update-card-order", "update-card-order"])).await;
+        let (status, body) = save(
+            CardState::Ordered,
+            vec![Process::UpdateCardOrder, Process::UpdateCardOrder],
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(
             body,
@@ -133,9 +142,7 @@ async fn a_saved_tab_takes_effect_for_operators_at_once_and_is_audited() {
         assert_eq!(commands(ORDERED_CARD).await, json!(["update-card-order"]));
         assert_eq!(commands(IN_PRODUCTION_CARD).await, json!([]));
 
-        let (status, tabs) = app
-            .call("admin_command_tabs", Some(&admin), json!({}))
-            .await;
+        let (status, tabs) = app.call_fn(Some(&admin), AdminCommandTabs {}).await;
         assert_eq!(status, 200);
         assert_eq!(tabs.as_array().map(Vec::len), Some(CardState::ALL.len()));
         assert_eq!(

@@ -3,43 +3,47 @@
 
 use testkit as common;
 
+use app::api::{
+    GocardsConnection, SaveGocardsConnection, TestGocardsConnection, UpdateCardOrder, Whoami,
+};
 use common::app::{spawn, test_config, TestApp, ADMIN, OPERATOR};
+use desk_core::model::ConnectionSettingsInput;
 use gocards_sim::{FaultMode, FaultSpec};
 use serde_json::{json, Value};
 
 /// The in-process simulator's real login, as the admin would type it.
-fn sim_login(app: &TestApp) -> Value {
+fn sim_login(app: &TestApp) -> ConnectionSettingsInput {
     let sim = app.sim.config();
-    json!({
-        "base_url": format!("http://{}", app.sim_addr),
-        "client_id": sim.client_id,
-        "client_secret": sim.client_secret,
-        "organisation_id": sim.organisation_id,
-        "timeout_ms": "",
-    })
+    ConnectionSettingsInput {
+        base_url: format!("http://{}", app.sim_addr),
+        client_id: sim.client_id.clone(),
+        client_secret: sim.client_secret.clone(),
+        organisation_id: sim.organisation_id.clone(),
+        timeout_ms: String::new(),
+    }
 }
 
-fn with(mut settings: Value, field: &str, value: &str) -> Value {
-    settings[field] = json!(value);
-    settings
+/// Only the base URL typed (the other fields empty, as `#[serde(default)]` reads a body
+/// that leaves them out).
+fn base_url_only(base_url: &str) -> ConnectionSettingsInput {
+    ConnectionSettingsInput {
+        base_url: base_url.into(),
+        ..Default::default()
+    }
 }
 
-async fn test_connection(app: &TestApp, admin: &str, settings: Value) -> (u16, Value) {
-    app.call(
-        "test_gocards_connection",
-        Some(admin),
-        json!({"settings": settings}),
-    )
-    .await
+async fn test_connection(
+    app: &TestApp,
+    admin: &str,
+    settings: ConnectionSettingsInput,
+) -> (u16, Value) {
+    app.call_fn(Some(admin), TestGocardsConnection { settings })
+        .await
 }
 
-async fn save(app: &TestApp, admin: &str, settings: Value) -> (u16, Value) {
-    app.call(
-        "save_gocards_connection",
-        Some(admin),
-        json!({"settings": settings}),
-    )
-    .await
+async fn save(app: &TestApp, admin: &str, settings: ConnectionSettingsInput) -> (u16, Value) {
+    app.call_fn(Some(admin), SaveGocardsConnection { settings })
+        .await
 }
 
 fn refused_fields(body: &Value) -> Vec<String> {
@@ -64,9 +68,9 @@ async fn test_connection_reports_exactly_what_failed() {
 
     let cases = [
         (good.clone(), true, format!("Connection works: {base} issued a token and answered an API call for organisation {}.", app.sim.config().organisation_id)),
-        (with(good.clone(), "client_secret", "wrong"), false, format!("Wrong credentials: {base} rejected the client ID or client secret.")),
-        (with(good.clone(), "organisation_id", "OTHER-ORG"), false, format!("Wrong organisation: {base} accepted the credentials but refused organisation OTHER-ORG.")),
-        (with(good.clone(), "base_url", "http://127.0.0.1:9"), false, "Could not reach GO Cards at http://127.0.0.1:9/. Check the base URL and the network.".to_owned()),
+        (ConnectionSettingsInput { client_secret: "wrong".into(), ..good.clone() }, false, format!("Wrong credentials: {base} rejected the client ID or client secret.")),
+        (ConnectionSettingsInput { organisation_id: "OTHER-ORG".into(), ..good.clone() }, false, format!("Wrong organisation: {base} accepted the credentials but refused organisation OTHER-ORG.")),
+        (ConnectionSettingsInput { base_url: "http://127.0.0.1:9".into(), ..good.clone() }, false, "Could not reach GO Cards at http://127.0.0.1:9/. Check the base URL and the network.".to_owned()),
     ];
     for (settings, ok, message) in cases {
         let (status, body) = test_connection(&app, &admin, settings).await;
@@ -86,7 +90,7 @@ async fn test_connection_reports_exactly_what_failed() {
     app.sim.set_fault(FaultSpec::new(FaultMode::None));
 
     // Empty fields fall back: in demo mode with nothing typed, the simulator is tested.
-    let (status, body) = test_connection(&app, &admin, json!({})).await;
+    let (status, body) = test_connection(&app, &admin, ConnectionSettingsInput::default()).await;
     assert_eq!((status, body["ok"].as_bool()), (200, Some(true)), "{body}");
     assert!(body["message"]
         .as_str()
@@ -104,7 +108,7 @@ async fn invalid_input_is_refused_field_by_field_and_nothing_is_stored() {
     let app = spawn(t.db.clone()).await;
     let admin = app.login(ADMIN).await;
 
-    let (status, body) = save(&app, &admin, json!({"base_url": "ftp://cards.example"})).await;
+    let (status, body) = save(&app, &admin, base_url_only("ftp://cards.example")).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["kind"], "invalid");
     assert_eq!(refused_fields(&body), vec!["base_url"]);
@@ -114,7 +118,7 @@ async fn invalid_input_is_refused_field_by_field_and_nothing_is_stored() {
     );
 
     // A base URL needs a client id, a secret and an organisation.
-    let (status, body) = save(&app, &admin, json!({"base_url": "https://cards.example"})).await;
+    let (status, body) = save(&app, &admin, base_url_only("https://cards.example")).await;
     assert_eq!(status, 400);
     assert_eq!(
         refused_fields(&body),
@@ -127,7 +131,10 @@ async fn invalid_input_is_refused_field_by_field_and_nothing_is_stored() {
     let (status, body) = test_connection(
         &app,
         &admin,
-        json!({"base_url": "https://cards.example", "client_id": "  "}),
+        ConnectionSettingsInput {
+            client_id: "  ".into(),
+            ..base_url_only("https://cards.example")
+        },
     )
     .await;
     assert_eq!(status, 400);
@@ -145,9 +152,7 @@ async fn saving_switches_the_live_client_keeps_the_secret_encrypted_and_audits()
         let operator = app.login(OPERATOR).await;
         let secret = app.sim.config().client_secret.clone();
 
-        let (_, view) = app
-            .call("gocards_connection", Some(&admin), json!({}))
-            .await;
+        let (_, view) = app.call_fn(Some(&admin), GocardsConnection {}).await;
         assert_eq!(view["demo_mode"], true);
         assert_eq!(view["client_secret"], "not_set");
         assert_eq!(
@@ -195,34 +200,34 @@ async fn saving_switches_the_live_client_keeps_the_secret_encrypted_and_audits()
             .all(|e| e.actor == "admin" && !e.detail.contains(&secret)));
 
         // The badge follows the live client, and operators work through it at once.
-        let me: Value = app
-            .http
-            .post(format!("{}/api/whoami", app.base))
-            .header("cookie", &operator)
-            .form(&[("", "")][..0])
-            .send()
-            .await
-            .expect("whoami")
-            .json()
-            .await
-            .unwrap_or_default();
+        let (_, me) = app.call_fn(Some(&operator), Whoami {}).await;
         assert_eq!(me["demo_mode"], false, "{}: {me}", t.name);
         let (status, body) = app
-            .call(
-                "update_card_order",
+            .call_fn(
                 Some(&operator),
-                json!({"card_id": "CA2202040404-5GG3F4C8", "expected_version": 1}),
+                UpdateCardOrder {
+                    card_id: "CA2202040404-5GG3F4C8".into(),
+                    expected_version: 1,
+                },
             )
             .await;
         assert_eq!(status, 200, "{body}");
 
         // Saving again with an empty secret keeps it; saving the same values changes nothing.
-        let (status, body) = save(&app, &admin, with(sim_login(&app), "client_secret", "")).await;
+        let (status, body) = save(
+            &app,
+            &admin,
+            ConnectionSettingsInput {
+                client_secret: String::new(),
+                ..sim_login(&app)
+            },
+        )
+        .await;
         assert_eq!(status, 200);
         assert_eq!(body["message"], "Saved. Nothing had changed.");
 
         // No base URL: back to the simulator, which is still running.
-        let (status, body) = save(&app, &admin, json!({})).await;
+        let (status, body) = save(&app, &admin, ConnectionSettingsInput::default()).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["restart_needed"], false);
         assert_eq!(body["settings"]["demo_mode"], true, "{}", t.name);
@@ -265,15 +270,17 @@ async fn stored_settings_are_used_at_start_and_env_vars_win() {
         .await
         .expect("login");
     let admin2 = common::app::session_cookie(&login).expect("a session");
-    let res = app
-        .http
-        .post(format!("{base}/api/save_gocards_connection"))
-        .header("content-type", "application/json")
-        .header("cookie", admin2)
-        .body(json!({"settings": {}}).to_string())
-        .send()
-        .await
-        .expect("save");
+    let res = common::desk::server_fn_request(
+        &app.http,
+        &base,
+        Some(&admin2),
+        &SaveGocardsConnection {
+            settings: ConnectionSettingsInput::default(),
+        },
+    )
+    .send()
+    .await
+    .expect("save");
     let status = res.status().as_u16();
     let body: Value = res.json().await.unwrap_or_default();
     assert_eq!(status, 200, "{body}");

@@ -3,11 +3,12 @@
 
 use testkit as common;
 
+use app::api::{AddUser, AdminUsers, ResetUserPassword, SearchCards, SetUserEnabled, SetUserRole};
 use backend::db::audit::AuditRecord;
 use backend::db::users::{UserChange, UserUpdate};
 use common::app::{session_cookie, spawn, TestApp, ADMIN};
-use desk_core::model::Role;
-use serde_json::{json, Value};
+use desk_core::model::{CardSearch, NewUser, PasswordReset, Role};
+use serde_json::json;
 
 /// Logs in; the session cookie, or the status of the refusal.
 async fn try_login(app: &TestApp, user: &str, password: &str) -> Result<String, u16> {
@@ -26,13 +27,47 @@ async fn try_login(app: &TestApp, user: &str, password: &str) -> Result<String, 
 }
 
 async fn search_status(app: &TestApp, cookie: &str) -> u16 {
-    app.call("search_cards", Some(cookie), json!({"search": {}}))
-        .await
-        .0
+    app.call_fn(
+        Some(cookie),
+        SearchCards {
+            search: CardSearch::default(),
+        },
+    )
+    .await
+    .0
 }
 
-fn new_user(name: &str, password: &str, role: &str) -> Value {
-    json!({"user": {"username": name, "password": password, "role": role}})
+fn new_user(name: &str, password: &str, role: Role) -> AddUser {
+    AddUser {
+        user: NewUser {
+            username: name.into(),
+            password: password.into(),
+            role,
+        },
+    }
+}
+
+fn set_enabled(username: &str, enabled: bool) -> SetUserEnabled {
+    SetUserEnabled {
+        username: username.into(),
+        enabled,
+    }
+}
+
+fn set_role(username: &str, role: Role) -> SetUserRole {
+    SetUserRole {
+        username: username.into(),
+        role,
+    }
+}
+
+fn reset(username: &str, password: &str) -> ResetUserPassword {
+    ResetUserPassword {
+        reset: PasswordReset {
+            username: username.into(),
+            password: password.into(),
+        },
+    }
 }
 
 #[tokio::test]
@@ -42,10 +77,9 @@ async fn an_added_operator_logs_in_and_disabling_ends_the_session_at_once() {
         let admin = app.login(ADMIN).await;
 
         let (status, body) = app
-            .call(
-                "add_user",
+            .call_fn(
                 Some(&admin),
-                new_user("newop", "newop-pass-1", "operator"),
+                new_user("newop", "newop-pass-1", Role::Operator),
             )
             .await;
         assert_eq!(status, 200, "{}: {body}", t.name);
@@ -60,18 +94,13 @@ async fn an_added_operator_logs_in_and_disabling_ends_the_session_at_once() {
 
         // Refusals: the name is taken, a bad name, a short password.
         let (status, body) = app
-            .call(
-                "add_user",
-                Some(&admin),
-                new_user("newop", "another-pass", "admin"),
-            )
+            .call_fn(Some(&admin), new_user("newop", "another-pass", Role::Admin))
             .await;
         assert_eq!((status, body["kind"].as_str()), (409, Some("name_taken")));
         let (status, body) = app
-            .call(
-                "add_user",
+            .call_fn(
                 Some(&admin),
-                new_user("bad name", "another-pass", "operator"),
+                new_user("bad name", "another-pass", Role::Operator),
             )
             .await;
         assert_eq!(status, 400, "{body}");
@@ -80,11 +109,7 @@ async fn an_added_operator_logs_in_and_disabling_ends_the_session_at_once() {
             .unwrap_or_default()
             .starts_with("A username is"));
         let (status, body) = app
-            .call(
-                "add_user",
-                Some(&admin),
-                new_user("shorty", "short", "operator"),
-            )
+            .call_fn(Some(&admin), new_user("shorty", "short", Role::Operator))
             .await;
         assert_eq!(status, 400);
         assert_eq!(
@@ -93,13 +118,7 @@ async fn an_added_operator_logs_in_and_disabling_ends_the_session_at_once() {
         );
 
         // Disabling ends the session on the next request, and the password no longer works.
-        let (status, body) = app
-            .call(
-                "set_user_enabled",
-                Some(&admin),
-                json!({"username": "newop", "enabled": false}),
-            )
-            .await;
+        let (status, body) = app.call_fn(Some(&admin), set_enabled("newop", false)).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["enabled"], false);
         assert_eq!(
@@ -110,26 +129,14 @@ async fn an_added_operator_logs_in_and_disabling_ends_the_session_at_once() {
         );
         assert_eq!(try_login(&app, "newop", "newop-pass-1").await, Err(401));
 
-        let (status, _) = app
-            .call(
-                "set_user_enabled",
-                Some(&admin),
-                json!({"username": "newop", "enabled": true}),
-            )
-            .await;
+        let (status, _) = app.call_fn(Some(&admin), set_enabled("newop", true)).await;
         assert_eq!(status, 200);
         assert!(try_login(&app, "newop", "newop-pass-1").await.is_ok());
 
-        let (status, body) = app
-            .call(
-                "set_user_enabled",
-                Some(&admin),
-                json!({"username": "ghost", "enabled": false}),
-            )
-            .await;
+        let (status, body) = app.call_fn(Some(&admin), set_enabled("ghost", false)).await;
         assert_eq!((status, body["kind"].as_str()), (404, Some("not_found")));
 
-        let (status, list) = app.call("admin_users", Some(&admin), json!({})).await;
+        let (status, list) = app.call_fn(Some(&admin), AdminUsers {}).await;
         assert_eq!(status, 200);
         let names: Vec<&str> = list
             .as_array()
@@ -165,13 +172,7 @@ async fn a_password_reset_ends_old_sessions() {
         let operator = try_login(&app, "operator", common::app::OPERATOR.1)
             .await
             .expect("login");
-        let (status, body) = app
-            .call(
-                "reset_user_password",
-                Some(&admin),
-                json!({"reset": {"username": "operator", "password": "short"}}),
-            )
-            .await;
+        let (status, body) = app.call_fn(Some(&admin), reset("operator", "short")).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(
             search_status(&app, &operator).await,
@@ -180,11 +181,7 @@ async fn a_password_reset_ends_old_sessions() {
         );
 
         let (status, body) = app
-            .call(
-                "reset_user_password",
-                Some(&admin),
-                json!({"reset": {"username": "operator", "password": "brand-new-pass"}}),
-            )
+            .call_fn(Some(&admin), reset("operator", "brand-new-pass"))
             .await;
         assert_eq!(status, 200, "{}: {body}", t.name);
         assert_eq!(search_status(&app, &operator).await, 401, "{}", t.name);
@@ -207,19 +204,18 @@ async fn the_last_enabled_admin_cannot_be_disabled_or_demoted() {
         let app = spawn(t.db.clone()).await;
         let admin = app.login(ADMIN).await;
         let audit = t.db.count_audit().await.expect("count");
-        for (endpoint, payload, message) in [
+        for (endpoint, (status, body), message) in [
             (
                 "set_user_enabled",
-                json!({"username": "admin", "enabled": false}),
+                app.call_fn(Some(&admin), set_enabled("admin", false)).await,
                 "admin is the last enabled admin and cannot be disabled. Make another user an admin first.",
             ),
             (
                 "set_user_role",
-                json!({"username": "admin", "role": "operator"}),
+                app.call_fn(Some(&admin), set_role("admin", Role::Operator)).await,
                 "admin is the last enabled admin and cannot be made an operator. Make another user an admin first.",
             ),
         ] {
-            let (status, body) = app.call(endpoint, Some(&admin), payload).await;
             assert_eq!(status, 409, "{}: {endpoint}: {body}", t.name);
             assert_eq!(body["kind"], "last_admin");
             assert_eq!(body["message"], message);
@@ -233,48 +229,28 @@ async fn the_last_enabled_admin_cannot_be_disabled_or_demoted() {
         // A disabled admin does not count: promote the operator, disable it, and the first
         // admin is still the last enabled one.
         let (status, body) = app
-            .call(
-                "set_user_role",
-                Some(&admin),
-                json!({"username": "operator", "role": "admin"}),
-            )
+            .call_fn(Some(&admin), set_role("operator", Role::Admin))
             .await;
         assert_eq!((status, body["role"].as_str()), (200, Some("admin")));
         let (status, _) = app
-            .call(
-                "set_user_enabled",
-                Some(&admin),
-                json!({"username": "operator", "enabled": false}),
-            )
+            .call_fn(Some(&admin), set_enabled("operator", false))
             .await;
         assert_eq!(status, 200);
         let (status, _) = app
-            .call(
-                "set_user_role",
-                Some(&admin),
-                json!({"username": "admin", "role": "operator"}),
-            )
+            .call_fn(Some(&admin), set_role("admin", Role::Operator))
             .await;
         assert_eq!(status, 409, "{}", t.name);
         // With a second enabled admin, the first may step down.
         let (status, _) = app
-            .call(
-                "set_user_enabled",
-                Some(&admin),
-                json!({"username": "operator", "enabled": true}),
-            )
+            .call_fn(Some(&admin), set_enabled("operator", true))
             .await;
         assert_eq!(status, 200);
         let (status, body) = app
-            .call(
-                "set_user_role",
-                Some(&admin),
-                json!({"username": "admin", "role": "operator"}),
-            )
+            .call_fn(Some(&admin), set_role("admin", Role::Operator))
             .await;
         assert_eq!(status, 200, "{body}");
         // The demoted admin's session is an operator's now.
-        let (status, _) = app.call("admin_users", Some(&admin), json!({})).await;
+        let (status, _) = app.call_fn(Some(&admin), AdminUsers {}).await;
         assert_eq!(status, 403, "{}", t.name);
     }
 }

@@ -3,9 +3,13 @@
 
 use testkit as common;
 
+use app::api::{
+    AdminAuditLog, AdminUsers, GocardsConnection, SaveGocardsConnection, SearchCards, SyncStatus,
+    TestGocardsConnection, Whoami,
+};
 use common::app::{session_cookie, spawn, TestApp, ADMIN, OPERATOR};
+use desk_core::model::{CardSearch, ConnectionSettingsInput};
 use secrecy::ExposeSecret;
-use serde_json::json;
 
 async fn login_attempt(app: &TestApp, user: &str, password: &str) -> (u16, String) {
     let reply = app
@@ -62,7 +66,12 @@ async fn the_session_id_changes_at_log_in() {
     assert_ne!(first, second);
     // The old id no longer opens anything.
     let (status, _) = app
-        .call("search_cards", Some(&first), json!({"search": {}}))
+        .call_fn(
+            Some(&first),
+            SearchCards {
+                search: CardSearch::default(),
+            },
+        )
         .await;
     assert_eq!(status, 401);
     // A planted id (never issued) is not adopted either.
@@ -183,10 +192,14 @@ async fn secrets_never_reach_pages_or_server_function_replies() {
     // A client secret saved in the settings view, and the webhook key of demo mode.
     let client_secret = "Cl1entSecret-never-shown-8d1e";
     let (status, body) = app
-        .call(
-            "save_gocards_connection",
+        .call_fn(
             Some(&admin),
-            json!({"settings": {"client_secret": client_secret}}),
+            SaveGocardsConnection {
+                settings: ConnectionSettingsInput {
+                    client_secret: client_secret.into(),
+                    ..Default::default()
+                },
+            },
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -217,21 +230,21 @@ async fn secrets_never_reach_pages_or_server_function_replies() {
             .expect("html");
         seen.push_str(&html);
     }
-    for endpoint in [
-        "gocards_connection",
-        "sync_status",
-        "admin_audit_log",
-        "admin_users",
-        "whoami",
+    for (_, body) in [
+        app.call_fn(Some(&admin), GocardsConnection {}).await,
+        app.call_fn(Some(&admin), SyncStatus {}).await,
+        app.call_fn(Some(&admin), AdminAuditLog {}).await,
+        app.call_fn(Some(&admin), AdminUsers {}).await,
+        app.call_fn(Some(&admin), Whoami {}).await,
     ] {
-        let (_, body) = app.call(endpoint, Some(&admin), json!({})).await;
         seen.push_str(&body.to_string());
     }
     let (_, body) = app
-        .call(
-            "test_gocards_connection",
+        .call_fn(
             Some(&admin),
-            json!({"settings": {}}),
+            TestGocardsConnection {
+                settings: ConnectionSettingsInput::default(),
+            },
         )
         .await;
     seen.push_str(&body.to_string());

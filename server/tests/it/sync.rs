@@ -6,11 +6,12 @@ use testkit as common;
 
 use std::time::Duration;
 
+use app::api::{RunSyncNow, SaveSyncSchedule, SyncStatus};
 use backend::db::cards::NewCard;
 use backend::db::Db;
 use common::app::{spawn, spawn_with, TestApp, ADMIN, OPERATOR};
 use desk_core::domain::CardState;
-use desk_core::model::{HistoryKind, HistorySource};
+use desk_core::model::{HistoryKind, HistorySource, SyncScheduleInput};
 use gocards_sim::{FaultMode, FaultSpec};
 
 /// `(card id, state in the desk, status GO Cards then reports, failure reason, expected state)`.
@@ -408,23 +409,17 @@ async fn run_now_is_for_admins_and_the_view_shows_the_counts() {
         .await;
 
     let operator = app.login(OPERATOR).await;
-    let (status, _) = app
-        .call("run_sync_now", Some(&operator), serde_json::json!({}))
-        .await;
+    let (status, _) = app.call_fn(Some(&operator), RunSyncNow {}).await;
     assert_eq!(status, 403);
     assert!(app.db.sync_runs(1).await.expect("runs").is_empty());
 
     let admin = app.login(ADMIN).await;
-    let (status, body) = app
-        .call("run_sync_now", Some(&admin), serde_json::json!({}))
-        .await;
+    let (status, body) = app.call_fn(Some(&admin), RunSyncNow {}).await;
     assert_eq!(status, 200, "{body}");
     // The scheduler was woken; wait for its run to finish.
     let mut view = body;
     for _ in 0..100 {
-        let (_, current) = app
-            .call("sync_status", Some(&admin), serde_json::json!({}))
-            .await;
+        let (_, current) = app.call_fn(Some(&admin), SyncStatus {}).await;
         view = current;
         if view["last_run"]["status"] == "completed" {
             break;
@@ -448,10 +443,14 @@ async fn the_schedule_is_validated_and_audited() {
     let admin = app.login(ADMIN).await;
     for bad in ["", "abc", "5", "-10", "999999999"] {
         let (status, body) = app
-            .call(
-                "save_sync_schedule",
+            .call_fn(
                 Some(&admin),
-                serde_json::json!({"schedule": {"enabled": true, "interval_secs": bad}}),
+                SaveSyncSchedule {
+                    schedule: SyncScheduleInput {
+                        enabled: true,
+                        interval_secs: bad.into(),
+                    },
+                },
             )
             .await;
         assert_eq!(status, 400, "{bad:?}: {body}");
@@ -469,10 +468,14 @@ async fn the_schedule_is_validated_and_audited() {
     );
 
     let (status, body) = app
-        .call(
-            "save_sync_schedule",
+        .call_fn(
             Some(&admin),
-            serde_json::json!({"schedule": {"enabled": true, "interval_secs": "600"}}),
+            SaveSyncSchedule {
+                schedule: SyncScheduleInput {
+                    enabled: true,
+                    interval_secs: "600".into(),
+                },
+            },
         )
         .await;
     assert_eq!(status, 200, "{body}");

@@ -4,12 +4,12 @@
 
 use testkit as common;
 
+use app::api::UpdateCardOrder;
 use backend::db::cards::NewCard;
 use common::app::{spawn, TestApp, OPERATOR};
 use desk_core::domain::{CardState, Process};
 use desk_core::model::HistoryKind;
 use gocards_sim::{FaultMode, FaultSpec};
-use serde_json::json;
 
 /// A fresh card in `state`, known to the simulator.
 async fn open_card(app: &TestApp, n: u32, state: CardState) -> String {
@@ -31,10 +31,12 @@ async fn open_card(app: &TestApp, n: u32, state: CardState) -> String {
 }
 
 async fn run(app: &TestApp, cookie: &str, id: &str, version: i64) -> (u16, serde_json::Value) {
-    app.call(
-        "update_card_order",
+    app.call_fn(
         Some(cookie),
-        json!({"card_id": id, "expected_version": version}),
+        UpdateCardOrder {
+            card_id: id.into(),
+            expected_version: version,
+        },
     )
     .await
 }
@@ -249,10 +251,12 @@ async fn refusals_change_nothing_and_do_not_ask_go_cards() {
 
     // Anonymous.
     let (status, _) = app
-        .call(
-            "update_card_order",
+        .call_fn(
             None,
-            json!({"card_id": id, "expected_version": 1}),
+            UpdateCardOrder {
+                card_id: id.clone(),
+                expected_version: 1,
+            },
         )
         .await;
     assert_eq!(status, 401);
