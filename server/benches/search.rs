@@ -122,15 +122,14 @@ async fn main() -> anyhow::Result<()> {
     let (base, http, cookie) = (&bench.base, &bench.http, &bench.cookie);
     let mut endpoint = Vec::with_capacity(iterations);
     for s in &work {
-        let body = serde_json::json!({ "search": s }).to_string();
+        let request = testkit::desk::server_fn_request(
+            http,
+            base,
+            Some(cookie),
+            &app::api::SearchCards { search: s.clone() },
+        );
         let started = Instant::now();
-        let res = http
-            .post(format!("{base}/api/search_cards"))
-            .header("content-type", "application/json")
-            .header("cookie", cookie)
-            .body(body)
-            .send()
-            .await?;
+        let res = request.send().await?;
         let status = res.status();
         let bytes = res.bytes().await?;
         endpoint.push(started.elapsed());

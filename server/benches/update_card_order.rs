@@ -93,15 +93,17 @@ async fn main() -> anyhow::Result<()> {
         let _ = res.bytes().await?;
         let sim_time = started.elapsed();
 
-        let body = serde_json::json!({ "card_id": card, "expected_version": 1 }).to_string();
+        let request = testkit::desk::server_fn_request(
+            http,
+            base,
+            Some(cookie),
+            &app::api::UpdateCardOrder {
+                card_id: card.clone(),
+                expected_version: 1,
+            },
+        );
         let started = Instant::now();
-        let res = http
-            .post(format!("{base}/api/update_card_order"))
-            .header("content-type", "application/json")
-            .header("cookie", cookie)
-            .body(body)
-            .send()
-            .await?;
+        let res = request.send().await?;
         let status = res.status();
         let text = res.text().await?;
         let total = started.elapsed();

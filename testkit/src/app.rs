@@ -161,6 +161,20 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Logs in; the session cookie, or the status of the refusal.
+    pub async fn try_login(&self, (user, password): (&str, &str)) -> Result<String, u16> {
+        match crate::desk::log_in(&self.http, &self.base, user, password).await {
+            Ok(cookie) => Ok(cookie),
+            Err(crate::desk::LogInFailed::Refused { status, .. }) => Err(status),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A log-in that may be refused: the status and the body of the reply.
+    pub async fn login_attempt(&self, (user, password): (&str, &str)) -> (u16, String) {
+        crate::desk::log_in_attempt(&self.http, &self.base, user, password).await
+    }
+
     /// POSTs JSON to a server function, as the browser does: `endpoint` names it, `body` is
     /// any JSON (a typed call is [`TestApp::call_fn`]).
     pub async fn call(

@@ -28,6 +28,18 @@ pub enum LogInFailed {
     Refused { username: String, status: u16 },
 }
 
+/// The log-in form's POST to the `login` server function (URL-encoded, as the form sends
+/// it), not yet sent: for tests that add a cookie of their own or read the whole reply.
+pub fn log_in_request(
+    http: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::RequestBuilder {
+    http.post(format!("{base}{}", app::api::Login::PATH))
+        .form(&[("username", username), ("password", password)])
+}
+
 /// Logs in through the `login` server function, as the log-in form does; returns the
 /// session cookie.
 pub async fn log_in(
@@ -36,9 +48,7 @@ pub async fn log_in(
     username: &str,
     password: &str,
 ) -> Result<String, LogInFailed> {
-    let reply = http
-        .post(format!("{base}{}", app::api::Login::PATH))
-        .form(&[("username", username), ("password", password)])
+    let reply = log_in_request(http, base, username, password)
         .send()
         .await
         .map_err(|source| LogInFailed::Unreachable {
@@ -53,6 +63,22 @@ pub async fn log_in(
             status: status.as_u16(),
         }),
     }
+}
+
+/// A log-in that may be refused, for tests: the status and the body of the reply. Panics
+/// when the desk cannot be reached at all.
+pub async fn log_in_attempt(
+    http: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> (u16, String) {
+    let reply = log_in_request(http, base, username, password)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("log-in as {username}: could not reach {base}: {e}"));
+    let status = reply.status().as_u16();
+    (status, reply.text().await.unwrap_or_default())
 }
 
 /// A server-function request with a JSON body, as the browser sends it: same origin, with

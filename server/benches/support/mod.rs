@@ -35,23 +35,7 @@ pub async fn start(db: &Db) -> anyhow::Result<BenchApp> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    let login = http
-        .post(format!("{base}/api/login"))
-        .form(&[("username", "bench"), ("password", password)])
-        .send()
-        .await?;
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.split(';')
-                .next()
-                .filter(|c| c.starts_with("carddesk.sid="))
-                .map(str::to_owned)
-        })
-        .ok_or_else(|| anyhow::anyhow!("login failed: {}", login.status()))?;
+    let cookie = testkit::desk::log_in(&http, &base, "bench", password).await?;
     Ok(BenchApp {
         base,
         http,

@@ -262,14 +262,9 @@ async fn stored_settings_are_used_at_start_and_env_vars_win() {
     tokio::spawn(async move {
         let _ = axum::serve(listener, running.router).await;
     });
-    let login = app
-        .http
-        .post(format!("{base}/api/login"))
-        .form(&[("username", ADMIN.0), ("password", ADMIN.1)])
-        .send()
+    let admin2 = common::desk::log_in(&app.http, &base, ADMIN.0, ADMIN.1)
         .await
-        .expect("login");
-    let admin2 = common::app::session_cookie(&login).expect("a session");
+        .expect("a session");
     let res = common::desk::server_fn_request(
         &app.http,
         &base,

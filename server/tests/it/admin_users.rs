@@ -6,25 +6,9 @@ use testkit as common;
 use app::api::{AddUser, AdminUsers, ResetUserPassword, SearchCards, SetUserEnabled, SetUserRole};
 use backend::db::audit::AuditRecord;
 use backend::db::users::{UserChange, UserUpdate};
-use common::app::{session_cookie, spawn, TestApp, ADMIN};
+use common::app::{spawn, TestApp, ADMIN, OPERATOR};
 use desk_core::model::{CardSearch, NewUser, PasswordReset, Role};
 use serde_json::json;
-
-/// Logs in; the session cookie, or the status of the refusal.
-async fn try_login(app: &TestApp, user: &str, password: &str) -> Result<String, u16> {
-    let res = app
-        .http
-        .post(format!("{}/api/login", app.base))
-        .form(&[("username", user), ("password", password)])
-        .send()
-        .await
-        .expect("login");
-    let status = res.status();
-    match session_cookie(&res) {
-        Some(cookie) if status.is_success() || status.is_redirection() => Ok(cookie),
-        _ => Err(status.as_u16()),
-    }
-}
 
 async fn search_status(app: &TestApp, cookie: &str) -> u16 {
     app.call_fn(
@@ -87,7 +71,8 @@ async fn an_added_operator_logs_in_and_disabling_ends_the_session_at_once() {
             body,
             json!({"username": "newop", "role": "operator", "enabled": true})
         );
-        let session = try_login(&app, "newop", "newop-pass-1")
+        let session = app
+            .try_login(("newop", "newop-pass-1"))
             .await
             .expect("logs in");
         assert_eq!(search_status(&app, &session).await, 200);
@@ -127,11 +112,11 @@ async fn an_added_operator_logs_in_and_disabling_ends_the_session_at_once() {
             "{}: session ended",
             t.name
         );
-        assert_eq!(try_login(&app, "newop", "newop-pass-1").await, Err(401));
+        assert_eq!(app.try_login(("newop", "newop-pass-1")).await, Err(401));
 
         let (status, _) = app.call_fn(Some(&admin), set_enabled("newop", true)).await;
         assert_eq!(status, 200);
-        assert!(try_login(&app, "newop", "newop-pass-1").await.is_ok());
+        assert!(app.try_login(("newop", "newop-pass-1")).await.is_ok());
 
         let (status, body) = app.call_fn(Some(&admin), set_enabled("ghost", false)).await;
         assert_eq!((status, body["kind"].as_str()), (404, Some("not_found")));
@@ -169,9 +154,7 @@ async fn a_password_reset_ends_old_sessions() {
     for t in common::db::both().await {
         let app = spawn(t.db.clone()).await;
         let admin = app.login(ADMIN).await;
-        let operator = try_login(&app, "operator", common::app::OPERATOR.1)
-            .await
-            .expect("login");
+        let operator = app.try_login(OPERATOR).await.expect("login");
         let (status, body) = app.call_fn(Some(&admin), reset("operator", "short")).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(
@@ -185,11 +168,8 @@ async fn a_password_reset_ends_old_sessions() {
             .await;
         assert_eq!(status, 200, "{}: {body}", t.name);
         assert_eq!(search_status(&app, &operator).await, 401, "{}", t.name);
-        assert_eq!(
-            try_login(&app, "operator", common::app::OPERATOR.1).await,
-            Err(401)
-        );
-        assert!(try_login(&app, "operator", "brand-new-pass").await.is_ok());
+        assert_eq!(app.try_login(OPERATOR).await, Err(401));
+        assert!(app.try_login(("operator", "brand-new-pass")).await.is_ok());
         let log = t.db.audit_log(1).await.expect("audit");
         assert_eq!(
             (log[0].action.as_str(), log[0].detail.as_str()),

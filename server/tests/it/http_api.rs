@@ -99,10 +99,7 @@ async fn login_search_and_logout() {
     let t = common::db::sqlite().await;
     let app = spawn(t.db.clone()).await;
 
-    let res = app
-        .http
-        .post(format!("{}/api/login", app.base))
-        .form(&[("username", "operator"), ("password", "wrong-password")])
+    let res = common::desk::log_in_request(&app.http, &app.base, "operator", "wrong-password")
         .send()
         .await
         .expect("login");

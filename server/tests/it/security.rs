@@ -7,21 +7,9 @@ use app::api::{
     AdminAuditLog, AdminUsers, GocardsConnection, SaveGocardsConnection, SearchCards, SyncStatus,
     TestGocardsConnection, Whoami,
 };
-use common::app::{session_cookie, spawn, TestApp, ADMIN, OPERATOR};
+use common::app::{session_cookie, spawn, ADMIN, OPERATOR};
 use desk_core::model::{CardSearch, ConnectionSettingsInput};
 use secrecy::ExposeSecret;
-
-async fn login_attempt(app: &TestApp, user: &str, password: &str) -> (u16, String) {
-    let reply = app
-        .http
-        .post(format!("{}/api/login", app.base))
-        .form(&[("username", user), ("password", password)])
-        .send()
-        .await
-        .expect("login");
-    let status = reply.status().as_u16();
-    (status, reply.text().await.unwrap_or_default())
-}
 
 #[tokio::test]
 async fn repeated_failures_are_throttled_and_successes_never_count() {
@@ -29,22 +17,22 @@ async fn repeated_failures_are_throttled_and_successes_never_count() {
     let app = spawn(test_db.db.clone()).await;
     // Many good log-ins: never throttled.
     for _ in 0..30 {
-        let (status, _) = login_attempt(&app, ADMIN.0, ADMIN.1).await;
+        let (status, _) = app.login_attempt(ADMIN).await;
         assert!(status < 400, "a good log-in: {status}");
     }
     for attempt in 1..=5 {
-        let (status, body) = login_attempt(&app, OPERATOR.0, "wrong-password").await;
+        let (status, body) = app.login_attempt((OPERATOR.0, "wrong-password")).await;
         assert_eq!(status, 401, "failure {attempt}: {body}");
         assert!(body.contains("Invalid username or password"), "{body}");
     }
-    let (status, body) = login_attempt(&app, OPERATOR.0, "wrong-password").await;
+    let (status, body) = app.login_attempt((OPERATOR.0, "wrong-password")).await;
     assert_eq!(status, 429, "{body}");
     assert!(body.contains("Too many failed attempts. Wait"), "{body}");
     // Blocked means blocked: the right password does not get through either.
-    let (status, _) = login_attempt(&app, OPERATOR.0, OPERATOR.1).await;
+    let (status, _) = app.login_attempt(OPERATOR).await;
     assert_eq!(status, 429);
     // Other users are not affected.
-    let (status, _) = login_attempt(&app, ADMIN.0, ADMIN.1).await;
+    let (status, _) = app.login_attempt(ADMIN).await;
     assert!(status < 400, "{status}");
 }
 
@@ -54,11 +42,8 @@ async fn the_session_id_changes_at_log_in() {
     let app = spawn(test_db.db.clone()).await;
     let first = app.login(OPERATOR).await;
     // Log in again, presenting the first session: a new id comes back.
-    let reply = app
-        .http
-        .post(format!("{}/api/login", app.base))
+    let reply = common::desk::log_in_request(&app.http, &app.base, OPERATOR.0, OPERATOR.1)
         .header("cookie", &first)
-        .form(&[("username", OPERATOR.0), ("password", OPERATOR.1)])
         .send()
         .await
         .expect("login");
@@ -76,11 +61,8 @@ async fn the_session_id_changes_at_log_in() {
     assert_eq!(status, 401);
     // A planted id (never issued) is not adopted either.
     let planted = "carddesk.sid=planted-by-an-attacker";
-    let reply = app
-        .http
-        .post(format!("{}/api/login", app.base))
+    let reply = common::desk::log_in_request(&app.http, &app.base, OPERATOR.0, OPERATOR.1)
         .header("cookie", planted)
-        .form(&[("username", OPERATOR.0), ("password", OPERATOR.1)])
         .send()
         .await
         .expect("login");

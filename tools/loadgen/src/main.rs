@@ -7,10 +7,14 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use app::api::{CardProfile, SearchCards, UpdateCardOrder};
 use clap::Parser;
+use desk_core::domain::CardState;
+use desk_core::model::CardSearch;
 use rand::seq::IndexedRandom;
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::Value;
+use testkit::desk::server_fn_request;
 
 /// Virtual operators against a running desk: search, open, Update card order now and then;
 /// prints p50/p95/p99 per action. The password is read from stdin.
@@ -94,7 +98,12 @@ struct Tally {
     refusals: u64,
 }
 
-const STATUSES: [&str; 3] = ["ordered", "in_production", ""];
+/// The status filter of a search; `None` is "Any".
+const STATUSES: [Option<CardState>; 3] = [
+    Some(CardState::Ordered),
+    Some(CardState::InProduction),
+    None,
+];
 const PREFIXES: [&str; 12] = [
     "b", "ber", "l", "lin", "s", "ö", "a", "and", "k", "m", "n", "jo",
 ];
@@ -152,23 +161,6 @@ async fn operator(
     deadline: Instant,
 ) -> BTreeMap<&'static str, Tally> {
     let mut tallies: BTreeMap<&'static str, Tally> = BTreeMap::new();
-    let call = |endpoint: &'static str, body: Value| {
-        let request = http
-            .post(format!("{base}/api/{endpoint}"))
-            .header("cookie", &cookie)
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        async move {
-            let started = Instant::now();
-            let reply = request.send().await;
-            let status = reply.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
-            let body = match reply {
-                Ok(reply) => reply.json::<Value>().await.unwrap_or(Value::Null),
-                Err(_) => Value::Null,
-            };
-            (started.elapsed(), status, body)
-        }
-    };
     // Operators arrive over the first think time, as people do, not all in the same
     // millisecond: a synchronized burst of every operator's first search is another test.
     pause(plan.think).await;
@@ -176,15 +168,19 @@ async fn operator(
         let (status_filter, prefix) = {
             let mut rng = rand::rng();
             (
-                *STATUSES.choose(&mut rng).unwrap_or(&""),
+                *STATUSES.choose(&mut rng).unwrap_or(&None),
                 *PREFIXES.choose(&mut rng).unwrap_or(&"b"),
             )
         };
-        let mut search = json!({ "last_name": prefix });
-        if !status_filter.is_empty() {
-            search["status"] = json!(status_filter);
-        }
-        let (took, status, page) = call("search_cards", json!({ "search": search })).await;
+        let search = SearchCards {
+            search: CardSearch {
+                status: status_filter,
+                last_name: prefix.to_owned(),
+                ..Default::default()
+            },
+        };
+        let (took, status, page) =
+            timed(server_fn_request(&http, &base, Some(&cookie), &search)).await;
         record(&mut tallies, "search", took, status);
         let card_id = page["rows"].as_array().and_then(|rows| {
             rows.choose(&mut rand::rng())
@@ -192,18 +188,23 @@ async fn operator(
         });
         if let Some(card_id) = card_id {
             pause(plan.think).await;
-            let (took, status, card) = call("card_profile", json!({ "card_id": card_id })).await;
+            let profile = CardProfile {
+                card_id: card_id.clone(),
+            };
+            let (took, status, card) =
+                timed(server_fn_request(&http, &base, Some(&cookie), &profile)).await;
             record(&mut tallies, "open profile", took, status);
             let open = matches!(card["state"].as_str(), Some("ordered" | "in_production"));
             let roll = rand::rng().random_range(0..plan.update_every.max(1));
             if open && roll == 0 {
                 if let Some(version) = card["version"].as_i64() {
                     pause(plan.think).await;
-                    let (took, status, _) = call(
-                        "update_card_order",
-                        json!({ "card_id": card_id, "expected_version": version }),
-                    )
-                    .await;
+                    let update = UpdateCardOrder {
+                        card_id: card_id.clone(),
+                        expected_version: version,
+                    };
+                    let (took, status, _) =
+                        timed(server_fn_request(&http, &base, Some(&cookie), &update)).await;
                     record(&mut tallies, "update card order", took, status);
                 }
             }
@@ -211,6 +212,19 @@ async fn operator(
         pause(plan.think).await;
     }
     tallies
+}
+
+/// Sends one server-function call (built by `server_fn_request` from the function's typed
+/// arguments) and times it: the latency, the status (0 without a reply) and the JSON body.
+async fn timed(request: reqwest::RequestBuilder) -> (Duration, u16, Value) {
+    let started = Instant::now();
+    let reply = request.send().await;
+    let status = reply.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+    let body = match reply {
+        Ok(reply) => reply.json::<Value>().await.unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    };
+    (started.elapsed(), status, body)
 }
 
 fn record(
