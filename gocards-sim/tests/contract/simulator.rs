@@ -60,13 +60,47 @@ async fn api_errors_have_the_contract_body() -> anyhow::Result<()> {
         ])
         .send()
         .await?;
-    for (reply, status, code) in [
-        (no_token, 401, "unauthorized"),
-        (wrong_token, 401, "unauthorized"),
-        (wrong_org, 403, "forbidden"),
-        (no_org, 403, "forbidden"),
-        (unknown, 404, "not_found"),
-        (bad_secret, 401, "invalid_client"),
+    /// A refused request: the reply, and the status and error code it must carry.
+    struct Refusal {
+        reply: reqwest::Response,
+        status: u16,
+        code: &'static str,
+    }
+    for Refusal {
+        reply,
+        status,
+        code,
+    } in [
+        Refusal {
+            reply: no_token,
+            status: 401,
+            code: "unauthorized",
+        },
+        Refusal {
+            reply: wrong_token,
+            status: 401,
+            code: "unauthorized",
+        },
+        Refusal {
+            reply: wrong_org,
+            status: 403,
+            code: "forbidden",
+        },
+        Refusal {
+            reply: no_org,
+            status: 403,
+            code: "forbidden",
+        },
+        Refusal {
+            reply: unknown,
+            status: 404,
+            code: "not_found",
+        },
+        Refusal {
+            reply: bad_secret,
+            status: 401,
+            code: "invalid_client",
+        },
     ] {
         assert_eq!(reply.status().as_u16(), status, "{code}");
         let body: serde_json::Value = reply.json().await?;

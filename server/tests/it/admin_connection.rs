@@ -46,6 +46,13 @@ async fn save(app: &TestApp, admin: &str, settings: ConnectionSettingsInput) -> 
         .await
 }
 
+/// What Test connection must answer for these settings.
+struct TestCase {
+    settings: ConnectionSettingsInput,
+    ok: bool,
+    message: String,
+}
+
 fn refused_fields(body: &Value) -> Vec<String> {
     body["errors"]
         .as_array()
@@ -67,12 +74,33 @@ async fn test_connection_reports_exactly_what_failed() {
     let base = format!("GO Cards at http://{}/", app.sim_addr);
 
     let cases = [
-        (good.clone(), true, format!("Connection works: {base} issued a token and answered an API call for organisation {}.", app.sim.config().organisation_id)),
-        (ConnectionSettingsInput { client_secret: "wrong".into(), ..good.clone() }, false, format!("Wrong credentials: {base} rejected the client ID or client secret.")),
-        (ConnectionSettingsInput { organisation_id: "OTHER-ORG".into(), ..good.clone() }, false, format!("Wrong organisation: {base} accepted the credentials but refused organisation OTHER-ORG.")),
-        (ConnectionSettingsInput { base_url: "http://127.0.0.1:9".into(), ..good.clone() }, false, "Could not reach GO Cards at http://127.0.0.1:9/. Check the base URL and the network.".to_owned()),
+        TestCase {
+            settings: good.clone(),
+            ok: true,
+            message: format!("Connection works: {base} issued a token and answered an API call for organisation {}.", app.sim.config().organisation_id),
+        },
+        TestCase {
+            settings: ConnectionSettingsInput { client_secret: "wrong".into(), ..good.clone() },
+            ok: false,
+            message: format!("Wrong credentials: {base} rejected the client ID or client secret."),
+        },
+        TestCase {
+            settings: ConnectionSettingsInput { organisation_id: "OTHER-ORG".into(), ..good.clone() },
+            ok: false,
+            message: format!("Wrong organisation: {base} accepted the credentials but refused organisation OTHER-ORG."),
+        },
+        TestCase {
+            settings: ConnectionSettingsInput { base_url: "http://127.0.0.1:9".into(), ..good.clone() },
+            ok: false,
+            message: "Could not reach GO Cards at http://127.0.0.1:9/. Check the base URL and the network.".to_owned(),
+        },
     ];
-    for (settings, ok, message) in cases {
+    for TestCase {
+        settings,
+        ok,
+        message,
+    } in cases
+    {
         let (status, body) = test_connection(&app, &admin, settings).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["ok"], ok, "{body}");

@@ -178,23 +178,34 @@ async fn a_password_reset_ends_old_sessions() {
     }
 }
 
+/// A change refused because it would leave no enabled admin: the reply, and its message.
+struct Refusal {
+    endpoint: &'static str,
+    reply: (u16, serde_json::Value),
+    message: &'static str,
+}
+
 #[tokio::test]
 async fn the_last_enabled_admin_cannot_be_disabled_or_demoted() {
     for t in common::db::both().await {
         let app = spawn(t.db.clone()).await;
         let admin = app.login(ADMIN).await;
         let audit = t.db.count_audit().await.expect("count");
-        for (endpoint, (status, body), message) in [
-            (
-                "set_user_enabled",
-                app.call_fn(Some(&admin), set_enabled("admin", false)).await,
-                "admin is the last enabled admin and cannot be disabled. Make another user an admin first.",
-            ),
-            (
-                "set_user_role",
-                app.call_fn(Some(&admin), set_role("admin", Role::Operator)).await,
-                "admin is the last enabled admin and cannot be made an operator. Make another user an admin first.",
-            ),
+        for Refusal {
+            endpoint,
+            reply: (status, body),
+            message,
+        } in [
+            Refusal {
+                endpoint: "set_user_enabled",
+                reply: app.call_fn(Some(&admin), set_enabled("admin", false)).await,
+                message: "admin is the last enabled admin and cannot be disabled. Make another user an admin first.",
+            },
+            Refusal {
+                endpoint: "set_user_role",
+                reply: app.call_fn(Some(&admin), set_role("admin", Role::Operator)).await,
+                message: "admin is the last enabled admin and cannot be made an operator. Make another user an admin first.",
+            },
         ] {
             assert_eq!(status, 409, "{}: {endpoint}: {body}", t.name);
             assert_eq!(body["kind"], "last_admin");

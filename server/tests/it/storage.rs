@@ -300,6 +300,13 @@ async fn both_search_plans_give_the_same_pages() {
     use backend::db::cards::{SearchPlan, SORT_MATCHES_UP_TO};
     use backend::db::Db;
 
+    /// A search, and the plan it must get on its first pages.
+    struct PlanCase {
+        last_name: &'static str,
+        status: Option<CardState>,
+        expected_plan: SearchPlan,
+    }
+
     let common_count = SORT_MATCHES_UP_TO as usize + 500;
     let states = [
         CardState::Ordered,
@@ -323,11 +330,31 @@ async fn both_search_plans_give_the_same_pages() {
     for t in common::db::both().await {
         let db = &t.db;
         db.insert_cards(&cards, |_| {}).await.expect("insert");
-        for (last_name, status, expected_plan) in [
-            ("b", None, SearchPlan::InCardOrder),
-            ("berg1", None, SearchPlan::ByPrefix),
-            ("b", Some(CardState::Ordered), SearchPlan::ByPrefix),
-            ("zet", None, SearchPlan::ByPrefix),
+        for PlanCase {
+            last_name,
+            status,
+            expected_plan,
+        } in [
+            PlanCase {
+                last_name: "b",
+                status: None,
+                expected_plan: SearchPlan::InCardOrder,
+            },
+            PlanCase {
+                last_name: "berg1",
+                status: None,
+                expected_plan: SearchPlan::ByPrefix,
+            },
+            PlanCase {
+                last_name: "b",
+                status: Some(CardState::Ordered),
+                expected_plan: SearchPlan::ByPrefix,
+            },
+            PlanCase {
+                last_name: "zet",
+                status: None,
+                expected_plan: SearchPlan::ByPrefix,
+            },
         ] {
             for page in [1, 2, 40] {
                 let search = CardSearch {

@@ -14,80 +14,83 @@ use desk_core::domain::CardState;
 use desk_core::model::{HistoryKind, HistorySource, SyncScheduleInput};
 use gocards_sim::{FaultMode, FaultSpec};
 
-/// `(card id, state in the desk, status GO Cards then reports, failure reason, expected state)`.
-type Case = (
-    &'static str,
-    CardState,
-    &'static str,
-    Option<&'static str>,
-    CardState,
-);
+/// One card of the sync table: how the desk has it, what GO Cards then reports, and the
+/// state the sync must leave it in.
+struct Case {
+    card_id: &'static str,
+    /// The state in the desk before the sync.
+    before: CardState,
+    /// The status GO Cards reports.
+    reported: &'static str,
+    failure_reason: Option<&'static str>,
+    expected: CardState,
+}
 
 const CASES: [Case; 9] = [
-    (
-        "CA2300000001-SYNC0001",
-        CardState::Ordered,
-        "IN_PRODUCTION",
-        None,
-        CardState::InProduction,
-    ),
-    (
-        "CA2300000002-SYNC0002",
-        CardState::Ordered,
-        "PRODUCED",
-        None,
-        CardState::Produced,
-    ),
-    (
-        "CA2300000003-SYNC0003",
-        CardState::InProduction,
-        "SHIPPED",
-        None,
-        CardState::Produced,
-    ),
-    (
-        "CA2300000004-SYNC0004",
-        CardState::InProduction,
-        "DELIVERED",
-        None,
-        CardState::Produced,
-    ),
-    (
-        "CA2300000005-SYNC0005",
-        CardState::Ordered,
-        "FAILED",
-        Some("chip broken"),
-        CardState::Failed,
-    ),
-    (
-        "CA2300000006-SYNC0006",
-        CardState::InProduction,
-        "CANCELLED",
-        None,
-        CardState::Failed,
-    ),
-    (
-        "CA2300000007-SYNC0007",
-        CardState::Ordered,
-        "ORDERED",
-        None,
-        CardState::Ordered,
-    ),
-    (
-        "CA2300000008-SYNC0008",
-        CardState::Ordered,
-        "QUALITY_HOLD",
-        None,
-        CardState::Ordered,
-    ),
+    Case {
+        card_id: "CA2300000001-SYNC0001",
+        before: CardState::Ordered,
+        reported: "IN_PRODUCTION",
+        failure_reason: None,
+        expected: CardState::InProduction,
+    },
+    Case {
+        card_id: "CA2300000002-SYNC0002",
+        before: CardState::Ordered,
+        reported: "PRODUCED",
+        failure_reason: None,
+        expected: CardState::Produced,
+    },
+    Case {
+        card_id: "CA2300000003-SYNC0003",
+        before: CardState::InProduction,
+        reported: "SHIPPED",
+        failure_reason: None,
+        expected: CardState::Produced,
+    },
+    Case {
+        card_id: "CA2300000004-SYNC0004",
+        before: CardState::InProduction,
+        reported: "DELIVERED",
+        failure_reason: None,
+        expected: CardState::Produced,
+    },
+    Case {
+        card_id: "CA2300000005-SYNC0005",
+        before: CardState::Ordered,
+        reported: "FAILED",
+        failure_reason: Some("chip broken"),
+        expected: CardState::Failed,
+    },
+    Case {
+        card_id: "CA2300000006-SYNC0006",
+        before: CardState::InProduction,
+        reported: "CANCELLED",
+        failure_reason: None,
+        expected: CardState::Failed,
+    },
+    Case {
+        card_id: "CA2300000007-SYNC0007",
+        before: CardState::Ordered,
+        reported: "ORDERED",
+        failure_reason: None,
+        expected: CardState::Ordered,
+    },
+    Case {
+        card_id: "CA2300000008-SYNC0008",
+        before: CardState::Ordered,
+        reported: "QUALITY_HOLD",
+        failure_reason: None,
+        expected: CardState::Ordered,
+    },
     // Backwards: never applied.
-    (
-        "CA2300000009-SYNC0009",
-        CardState::InProduction,
-        "ORDERED",
-        None,
-        CardState::InProduction,
-    ),
+    Case {
+        card_id: "CA2300000009-SYNC0009",
+        before: CardState::InProduction,
+        reported: "ORDERED",
+        failure_reason: None,
+        expected: CardState::InProduction,
+    },
 ];
 
 fn new_card(card_id: &str, state: CardState) -> NewCard {
@@ -144,10 +147,11 @@ async fn skip_listing(db: &Db) {
 async fn a_sync_applies_every_status_once_and_a_second_run_changes_nothing() {
     for test_db in common::db::both().await {
         let app = spawn(test_db.db.clone()).await;
-        let cards: Vec<(&str, CardState)> = CASES.iter().map(|c| (c.0, c.1)).collect();
+        let cards: Vec<(&str, CardState)> = CASES.iter().map(|c| (c.card_id, c.before)).collect();
         add_cards(&app, &cards).await;
-        for (card_id, _, status, reason, _) in CASES {
-            app.sim_status(card_id, status, reason).await;
+        for case in &CASES {
+            app.sim_status(case.card_id, case.reported, case.failure_reason)
+                .await;
         }
 
         let first = app.run_sync().await;
@@ -159,7 +163,14 @@ async fn a_sync_applies_every_status_once_and_a_second_run_changes_nothing() {
         );
         assert_eq!(first.counts.failed, 0, "{}", test_db.name);
         assert_eq!(first.counts.changed, 6, "{}: {first:?}", test_db.name);
-        for (card_id, before, status, reason, expected) in CASES {
+        for &Case {
+            card_id,
+            before,
+            reported: status,
+            failure_reason: reason,
+            expected,
+        } in &CASES
+        {
             assert_eq!(
                 state_of(&app.db, card_id).await,
                 expected,
@@ -188,7 +199,12 @@ async fn a_sync_applies_every_status_once_and_a_second_run_changes_nothing() {
             let card = app.db.card(card_id).await.expect("read").expect("card");
             assert!(card.last_checked_at.is_some(), "{card_id} checked");
         }
-        let cancelled = app.db.card(CASES[5].0).await.expect("read").expect("card");
+        let cancelled = app
+            .db
+            .card(CASES[5].card_id)
+            .await
+            .expect("read")
+            .expect("card");
         assert_eq!(
             cancelled.failure_reason.as_deref(),
             Some("order cancelled in GO Cards")
@@ -199,8 +215,8 @@ async fn a_sync_applies_every_status_once_and_a_second_run_changes_nothing() {
         assert_eq!(second.counts.changed, 0, "{}: {second:?}", test_db.name);
         let rows_after: usize = {
             let mut total = 0;
-            for (card_id, ..) in CASES {
-                total += history_rows(&app.db, card_id).await.len();
+            for case in &CASES {
+                total += history_rows(&app.db, case.card_id).await.len();
             }
             total
         };

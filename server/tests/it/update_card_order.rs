@@ -41,15 +41,23 @@ async fn run(app: &TestApp, cookie: &str, id: &str, version: i64) -> (u16, serde
     .await
 }
 
-/// Start state, GO Cards status, failure reason, message, end state, history kind.
-type Case = (
-    CardState,
-    &'static str,
-    Option<&'static str>,
-    &'static str,
-    CardState,
-    HistoryKind,
-);
+/// One outcome of the contract: the card's state, what GO Cards reports, and what the desk
+/// must answer, store and record.
+struct Case {
+    start: CardState,
+    gocards_status: &'static str,
+    failure_reason: Option<&'static str>,
+    message: &'static str,
+    end: CardState,
+    kind: HistoryKind,
+}
+
+/// A GO Cards fault and the reply the operator gets.
+struct FaultCase {
+    fault: FaultSpec,
+    status: u16,
+    message: &'static str,
+}
 
 #[tokio::test]
 async fn every_outcome_against_the_simulator() {
@@ -57,80 +65,89 @@ async fn every_outcome_against_the_simulator() {
         let app = spawn(t.db.clone()).await;
         let cookie = app.login(OPERATOR).await;
         let cases: Vec<Case> = vec![
-            (
-                CardState::Ordered,
-                "IN_PRODUCTION",
-                None,
-                "Status updated: Ordered → In production",
-                CardState::InProduction,
-                HistoryKind::Changed,
-            ),
-            (
-                CardState::Ordered,
-                "PRODUCED",
-                None,
-                "Status updated: Ordered → Produced",
-                CardState::Produced,
-                HistoryKind::Changed,
-            ),
-            (
-                CardState::InProduction,
-                "SHIPPED",
-                None,
-                "Status updated: In production → Produced",
-                CardState::Produced,
-                HistoryKind::Changed,
-            ),
-            (
-                CardState::InProduction,
-                "DELIVERED",
-                None,
-                "Status updated: In production → Produced",
-                CardState::Produced,
-                HistoryKind::Changed,
-            ),
-            (
-                CardState::Ordered,
-                "FAILED",
-                Some("chip test failed"),
-                "Status updated: Ordered → Failed (reason: chip test failed)",
-                CardState::Failed,
-                HistoryKind::Changed,
-            ),
-            (
-                CardState::InProduction,
-                "CANCELLED",
-                None,
-                "Status updated: In production → Failed (reason: order cancelled in GO Cards)",
-                CardState::Failed,
-                HistoryKind::Changed,
-            ),
-            (
-                CardState::Ordered,
-                "ORDERED",
-                None,
-                "No change: GO Cards reports ORDERED",
-                CardState::Ordered,
-                HistoryKind::NoChange,
-            ),
-            (
-                CardState::InProduction,
-                "ORDERED",
-                None,
-                "No change: GO Cards reports ORDERED, which would move the card backwards",
-                CardState::InProduction,
-                HistoryKind::NoChange,
-            ),
-            (
-                CardState::Ordered,
-                "QUALITY_HOLD",
-                None,
-                "No change: unrecognised status QUALITY_HOLD from GO Cards",
-                CardState::Ordered,
-                HistoryKind::NoChange,
-            ),
+            Case {
+                start: CardState::Ordered,
+                gocards_status: "IN_PRODUCTION",
+                failure_reason: None,
+                message: "Status updated: Ordered → In production",
+                end: CardState::InProduction,
+                kind: HistoryKind::Changed,
+            },
+            Case {
+                start: CardState::Ordered,
+                gocards_status: "PRODUCED",
+                failure_reason: None,
+                message: "Status updated: Ordered → Produced",
+                end: CardState::Produced,
+                kind: HistoryKind::Changed,
+            },
+            Case {
+                start: CardState::InProduction,
+                gocards_status: "SHIPPED",
+                failure_reason: None,
+                message: "Status updated: In production → Produced",
+                end: CardState::Produced,
+                kind: HistoryKind::Changed,
+            },
+            Case {
+                start: CardState::InProduction,
+                gocards_status: "DELIVERED",
+                failure_reason: None,
+                message: "Status updated: In production → Produced",
+                end: CardState::Produced,
+                kind: HistoryKind::Changed,
+            },
+            Case {
+                start: CardState::Ordered,
+                gocards_status: "FAILED",
+                failure_reason: Some("chip test failed"),
+                message: "Status updated: Ordered → Failed (reason: chip test failed)",
+                end: CardState::Failed,
+                kind: HistoryKind::Changed,
+            },
+            Case {
+                start: CardState::InProduction,
+                gocards_status: "CANCELLED",
+                failure_reason: None,
+                message:
+                    "Status updated: In production → Failed (reason: order cancelled in GO Cards)",
+                end: CardState::Failed,
+                kind: HistoryKind::Changed,
+            },
+            Case {
+                start: CardState::Ordered,
+                gocards_status: "ORDERED",
+                failure_reason: None,
+                message: "No change: GO Cards reports ORDERED",
+                end: CardState::Ordered,
+                kind: HistoryKind::NoChange,
+            },
+            Case {
+                start: CardState::InProduction,
+                gocards_status: "ORDERED",
+                failure_reason: None,
+                message: "No change: GO Cards reports ORDERED, which would move the card backwards",
+                end: CardState::InProduction,
+                kind: HistoryKind::NoChange,
+            },
+            Case {
+                start: CardState::Ordered,
+                gocards_status: "QUALITY_HOLD",
+                failure_reason: None,
+                message: "No change: unrecognised status QUALITY_HOLD from GO Cards",
+                end: CardState::Ordered,
+                kind: HistoryKind::NoChange,
+            },
         ];
-        for (n, (start, status, reason, message, end, kind)) in cases.into_iter().enumerate() {
+        for (n, case) in cases.into_iter().enumerate() {
+            let Case {
+                start,
+                gocards_status: status,
+                failure_reason: reason,
+                message,
+                end,
+                kind,
+            } = case;
             let id = open_card(&app, n as u32, start).await;
             app.sim_status(&id, status, reason).await;
             let (code, body) = run(&app, &cookie, &id, 1).await;
@@ -158,44 +175,50 @@ async fn go_cards_faults_leave_the_card_unchanged_with_a_clear_message() {
     for t in common::db::both().await {
         let app = spawn(t.db.clone()).await;
         let cookie = app.login(OPERATOR).await;
-        let cases: Vec<(FaultSpec, u16, &str)> = vec![
-            (
-                FaultSpec::new(FaultMode::Error404),
-                502,
-                "Card not found in GO Cards.",
-            ),
-            (
-                FaultSpec::new(FaultMode::Error403),
-                502,
-                "GO Cards refused access for this organisation.",
-            ),
-            (
-                FaultSpec::new(FaultMode::Error429).with_retry_after(7),
-                502,
-                "GO Cards is busy; try again in 7 s.",
-            ),
-            (
-                FaultSpec::new(FaultMode::Error500),
-                502,
-                "GO Cards is unavailable (error 500). The card is unchanged; try again later.",
-            ),
-            (
-                FaultSpec::new(FaultMode::Timeout).with_latency_ms(3000),
-                502,
-                "GO Cards did not answer in time. The card is unchanged; try again later.",
-            ),
-            (
-                FaultSpec::new(FaultMode::Malformed),
-                502,
-                "GO Cards sent a reply that could not be read. The card is unchanged.",
-            ),
-            (
-                FaultSpec::new(FaultMode::Drop),
-                502,
-                "Could not reach GO Cards. The card is unchanged; try again later.",
-            ),
+        let cases: Vec<FaultCase> = vec![
+            FaultCase {
+                fault: FaultSpec::new(FaultMode::Error404),
+                status: 502,
+                message: "Card not found in GO Cards.",
+            },
+            FaultCase {
+                fault: FaultSpec::new(FaultMode::Error403),
+                status: 502,
+                message: "GO Cards refused access for this organisation.",
+            },
+            FaultCase {
+                fault: FaultSpec::new(FaultMode::Error429).with_retry_after(7),
+                status: 502,
+                message: "GO Cards is busy; try again in 7 s.",
+            },
+            FaultCase {
+                fault: FaultSpec::new(FaultMode::Error500),
+                status: 502,
+                message:
+                    "GO Cards is unavailable (error 500). The card is unchanged; try again later.",
+            },
+            FaultCase {
+                fault: FaultSpec::new(FaultMode::Timeout).with_latency_ms(3000),
+                status: 502,
+                message: "GO Cards did not answer in time. The card is unchanged; try again later.",
+            },
+            FaultCase {
+                fault: FaultSpec::new(FaultMode::Malformed),
+                status: 502,
+                message: "GO Cards sent a reply that could not be read. The card is unchanged.",
+            },
+            FaultCase {
+                fault: FaultSpec::new(FaultMode::Drop),
+                status: 502,
+                message: "Could not reach GO Cards. The card is unchanged; try again later.",
+            },
         ];
-        for (n, (fault, code, message)) in cases.into_iter().enumerate() {
+        for (n, case) in cases.into_iter().enumerate() {
+            let FaultCase {
+                fault,
+                status: code,
+                message,
+            } = case;
             let id = open_card(&app, 100 + n as u32, CardState::Ordered).await;
             app.sim_status(&id, "IN_PRODUCTION", None).await;
             app.sim.set_fault(fault.for_card(id.clone()));
