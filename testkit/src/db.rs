@@ -94,10 +94,3 @@ pub async fn postgres() -> Option<TestDb> {
         cleanup: Cleanup::Postgres(name),
     })
 }
-
-/// Both engines: every storage test runs against each.
-pub async fn both() -> Vec<TestDb> {
-    let mut dbs = vec![sqlite().await];
-    dbs.extend(postgres().await);
-    dbs
-}

@@ -5,155 +5,150 @@ use testkit as common;
 
 use app::api::{AdminCommandTabs, CardProfile, SaveCommandTab, UpdateCardOrder};
 use common::app::{spawn, ADMIN, OPERATOR};
+use common::db::TestDb;
 use desk_core::domain::{CardState, Process};
 use serde_json::json;
 
 const ORDERED_CARD: &str = "CA2202040404-5GG3F4C8";
 const IN_PRODUCTION_CARD: &str = "CA2202040405-AAAA0001";
 
-#[tokio::test]
-async fn a_new_database_enables_nothing() {
-    for t in common::db::both().await {
-        for (state, processes) in t.db.all_commands().await.expect("read") {
-            assert!(processes.is_empty(), "{}: {state:?}", t.name);
-        }
-        assert_eq!(
-            t.db.all_commands().await.expect("read").len(),
-            CardState::ALL.len()
-        );
+common::engines!(a_new_database_enables_nothing);
+async fn a_new_database_enables_nothing(t: TestDb) {
+    for (state, processes) in t.db.all_commands().await.expect("read") {
+        assert!(processes.is_empty(), "{}: {state:?}", t.name);
     }
+    assert_eq!(
+        t.db.all_commands().await.expect("read").len(),
+        CardState::ALL.len()
+    );
 }
 
-#[tokio::test]
-async fn a_process_that_cannot_apply_is_refused_and_nothing_is_written() {
-    for t in common::db::both().await {
-        let app = spawn(t.db.clone()).await;
-        let admin = app.login(ADMIN).await;
-        let before = t.db.all_commands().await.expect("read");
-        let audit = t.db.count_audit().await.expect("count");
-        for state in CardState::ALL
-            .into_iter()
-            .filter(|s| !Process::UpdateCardOrder.applies_to(*s))
-        {
-            let (status, body) = app
-                .call_fn(
-                    Some(&admin),
-                    SaveCommandTab {
-                        state,
-                        processes: vec![Process::UpdateCardOrder],
-                    },
-                )
-                .await;
-            assert_eq!(status, 409, "{}: {state:?}: {body}", t.name);
-            assert_eq!(body["kind"], "not_applicable");
-            assert_eq!(
-                body["message"],
-                format!(
-                    "Update card order cannot be enabled on the {} tab: it only acts on cards that are Ordered or In production.",
-                    state.label()
-                )
-            );
-        }
-        assert_eq!(
-            t.db.all_commands().await.expect("read"),
-            before,
-            "{}",
-            t.name
-        );
-        assert_eq!(
-            t.db.count_audit().await.expect("count"),
-            audit,
-            "{}",
-            t.name
-        );
-
-        // An unknown process is a malformed payload (raw: `Process` has no such value).
-        let (status, _) = app
-            .call(
-                "save_command_tab",
-                Some(&admin),
-                json!({"state": "ordered", "processes": ["format-disk"]}),
-            )
-            .await;
-        assert_eq!(status, 400);
-    }
-}
-
-#[tokio::test]
-async fn a_saved_tab_takes_effect_for_operators_at_once_and_is_audited() {
-    for t in common::db::both().await {
-        let app = spawn(t.db.clone()).await;
-        let admin = app.login(ADMIN).await;
-        let operator = app.login(OPERATOR).await;
-        let commands = |card: &'static str| {
-            let app = &app;
-            let operator = operator.clone();
-            async move {
-                let (status, body) = app
-                    .call_fn(
-                        Some(&operator),
-                        CardProfile {
-                            card_id: card.into(),
-                        },
-                    )
-                    .await;
-                assert_eq!(status, 200, "{body}");
-                body["commands"].clone()
-            }
-        };
-        let save = |state: CardState, processes: Vec<Process>| {
-            let app = &app;
-            let admin = admin.clone();
-            async move {
-                app.call_fn(Some(&admin), SaveCommandTab { state, processes })
-                    .await
-            }
-        };
-
-        // Disable everywhere: gone for operators, and the server refuses the command.
-        for state in [CardState::Ordered, CardState::InProduction] {
-            let (status, body) = save(state, vec![]).await;
-            assert_eq!(status, 200, "{body}");
-            assert_eq!(body["processes"], json!([]));
-        }
-        assert_eq!(commands(ORDERED_CARD).await, json!([]));
-        let (status, _) = app
+common::engines!(a_process_that_cannot_apply_is_refused_and_nothing_is_written);
+async fn a_process_that_cannot_apply_is_refused_and_nothing_is_written(t: TestDb) {
+    let app = spawn(t.db.clone()).await;
+    let admin = app.login(ADMIN).await;
+    let before = t.db.all_commands().await.expect("read");
+    let audit = t.db.count_audit().await.expect("count");
+    for state in CardState::ALL
+        .into_iter()
+        .filter(|s| !Process::UpdateCardOrder.applies_to(*s))
+    {
+        let (status, body) = app
             .call_fn(
-                Some(&operator),
-                UpdateCardOrder {
-                    card_id: ORDERED_CARD.into(),
-                    expected_version: 1,
+                Some(&admin),
+                SaveCommandTab {
+                    state,
+                    processes: vec![Process::UpdateCardOrder],
                 },
             )
             .await;
-        assert_eq!(status, 403, "{}: disabled means refused", t.name);
+        assert_eq!(status, 409, "{}: {state:?}: {body}", t.name);
+        assert_eq!(body["kind"], "not_applicable");
+        assert_eq!(
+            body["message"],
+            format!(
+                "Update card order cannot be enabled on the {} tab: it only acts on cards that are Ordered or In production.",
+                state.label()
+            )
+        );
+    }
+    assert_eq!(
+        t.db.all_commands().await.expect("read"),
+        before,
+        "{}",
+        t.name
+    );
+    assert_eq!(
+        t.db.count_audit().await.expect("count"),
+        audit,
+        "{}",
+        t.name
+    );
 
-        // Enable on Ordered only (a duplicate row is stored once).
-        let (status, body) = save(
-            CardState::Ordered,
-            vec![Process::UpdateCardOrder, Process::UpdateCardOrder],
+    // An unknown process is a malformed payload (raw: `Process` has no such value).
+    let (status, _) = app
+        .call(
+            "save_command_tab",
+            Some(&admin),
+            json!({"state": "ordered", "processes": ["format-disk"]}),
         )
         .await;
+    assert_eq!(status, 400);
+}
+
+common::engines!(a_saved_tab_takes_effect_for_operators_at_once_and_is_audited);
+async fn a_saved_tab_takes_effect_for_operators_at_once_and_is_audited(t: TestDb) {
+    let app = spawn(t.db.clone()).await;
+    let admin = app.login(ADMIN).await;
+    let operator = app.login(OPERATOR).await;
+    let commands = |card: &'static str| {
+        let app = &app;
+        let operator = operator.clone();
+        async move {
+            let (status, body) = app
+                .call_fn(
+                    Some(&operator),
+                    CardProfile {
+                        card_id: card.into(),
+                    },
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["commands"].clone()
+        }
+    };
+    let save = |state: CardState, processes: Vec<Process>| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            app.call_fn(Some(&admin), SaveCommandTab { state, processes })
+                .await
+        }
+    };
+
+    // Disable everywhere: gone for operators, and the server refuses the command.
+    for state in [CardState::Ordered, CardState::InProduction] {
+        let (status, body) = save(state, vec![]).await;
         assert_eq!(status, 200, "{body}");
-        assert_eq!(
-            body,
-            json!({"state": "ordered", "processes": ["update-card-order"]})
-        );
-        assert_eq!(commands(ORDERED_CARD).await, json!(["update-card-order"]));
-        assert_eq!(commands(IN_PRODUCTION_CARD).await, json!([]));
-
-        let (status, tabs) = app.call_fn(Some(&admin), AdminCommandTabs {}).await;
-        assert_eq!(status, 200);
-        assert_eq!(tabs.as_array().map(Vec::len), Some(CardState::ALL.len()));
-        assert_eq!(
-            tabs[2],
-            json!({"state": "ordered", "processes": ["update-card-order"]})
-        );
-
-        let log = t.db.audit_log(1).await.expect("audit");
-        assert_eq!(log[0].actor, "admin", "{}", t.name);
-        assert_eq!(log[0].action, "set additional commands");
-        assert_eq!(log[0].detail, "Ordered tab: Update card order");
-        assert!(!log[0].at.is_empty());
+        assert_eq!(body["processes"], json!([]));
     }
+    assert_eq!(commands(ORDERED_CARD).await, json!([]));
+    let (status, _) = app
+        .call_fn(
+            Some(&operator),
+            UpdateCardOrder {
+                card_id: ORDERED_CARD.into(),
+                expected_version: 1,
+            },
+        )
+        .await;
+    assert_eq!(status, 403, "{}: disabled means refused", t.name);
+
+    // Enable on Ordered only (a duplicate row is stored once).
+    let (status, body) = save(
+        CardState::Ordered,
+        vec![Process::UpdateCardOrder, Process::UpdateCardOrder],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"state": "ordered", "processes": ["update-card-order"]})
+    );
+    assert_eq!(commands(ORDERED_CARD).await, json!(["update-card-order"]));
+    assert_eq!(commands(IN_PRODUCTION_CARD).await, json!([]));
+
+    let (status, tabs) = app.call_fn(Some(&admin), AdminCommandTabs {}).await;
+    assert_eq!(status, 200);
+    assert_eq!(tabs.as_array().map(Vec::len), Some(CardState::ALL.len()));
+    assert_eq!(
+        tabs[2],
+        json!({"state": "ordered", "processes": ["update-card-order"]})
+    );
+
+    let log = t.db.audit_log(1).await.expect("audit");
+    assert_eq!(log[0].actor, "admin", "{}", t.name);
+    assert_eq!(log[0].action, "set additional commands");
+    assert_eq!(log[0].detail, "Ordered tab: Update card order");
+    assert!(!log[0].at.is_empty());
 }

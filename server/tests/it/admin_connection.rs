@@ -7,6 +7,7 @@ use app::api::{
     GocardsConnection, SaveGocardsConnection, TestGocardsConnection, UpdateCardOrder, Whoami,
 };
 use common::app::{spawn, test_config, TestApp, ADMIN, OPERATOR};
+use common::db::TestDb;
 use desk_core::model::ConnectionSettingsInput;
 use gocards_sim::{FaultMode, FaultSpec};
 use serde_json::{json, Value};
@@ -172,94 +173,92 @@ async fn invalid_input_is_refused_field_by_field_and_nothing_is_stored() {
     assert_eq!(t.db.count_audit().await.expect("count"), 0);
 }
 
-#[tokio::test]
-async fn saving_switches_the_live_client_keeps_the_secret_encrypted_and_audits() {
-    for t in common::db::both().await {
-        let app = spawn(t.db.clone()).await;
-        let admin = app.login(ADMIN).await;
-        let operator = app.login(OPERATOR).await;
-        let secret = app.sim.config().client_secret.clone();
+common::engines!(saving_switches_the_live_client_keeps_the_secret_encrypted_and_audits);
+async fn saving_switches_the_live_client_keeps_the_secret_encrypted_and_audits(t: TestDb) {
+    let app = spawn(t.db.clone()).await;
+    let admin = app.login(ADMIN).await;
+    let operator = app.login(OPERATOR).await;
+    let secret = app.sim.config().client_secret.clone();
 
-        let (_, view) = app.call_fn(Some(&admin), GocardsConnection {}).await;
-        assert_eq!(view["demo_mode"], true);
-        assert_eq!(view["client_secret"], "not_set");
-        assert_eq!(
-            view["timeout_ms"],
-            json!({"value": "1500", "from_env": true})
-        );
+    let (_, view) = app.call_fn(Some(&admin), GocardsConnection {}).await;
+    assert_eq!(view["demo_mode"], true);
+    assert_eq!(view["client_secret"], "not_set");
+    assert_eq!(
+        view["timeout_ms"],
+        json!({"value": "1500", "from_env": true})
+    );
 
-        let (status, body) = save(&app, &admin, sim_login(&app)).await;
-        assert_eq!(status, 200, "{}: {body}", t.name);
-        assert_eq!(body["restart_needed"], false);
-        assert_eq!(
-            body["message"],
-            format!(
-                "Saved. The app now uses GO Cards at http://{}/.",
-                app.sim_addr
-            )
-        );
-        assert_eq!(body["settings"]["demo_mode"], false);
-        assert_eq!(body["settings"]["client_secret"], "stored");
+    let (status, body) = save(&app, &admin, sim_login(&app)).await;
+    assert_eq!(status, 200, "{}: {body}", t.name);
+    assert_eq!(body["restart_needed"], false);
+    assert_eq!(
+        body["message"],
+        format!(
+            "Saved. The app now uses GO Cards at http://{}/.",
+            app.sim_addr
+        )
+    );
+    assert_eq!(body["settings"]["demo_mode"], false);
+    assert_eq!(body["settings"]["client_secret"], "stored");
+    assert!(
+        !body.to_string().contains(&secret),
+        "the secret never goes back"
+    );
+
+    // Encrypted at rest; never in the audit log.
+    let stored =
+        t.db.setting("gocards.client_secret")
+            .await
+            .expect("read")
+            .unwrap_or_default();
+    assert!(
+        stored.starts_with("v1:") && !stored.contains(&secret),
+        "{stored}"
+    );
+    let log = t.db.audit_log(10).await.expect("audit");
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    for key in ["base_url", "client_id", "client_secret", "organisation_id"] {
         assert!(
-            !body.to_string().contains(&secret),
-            "the secret never goes back"
+            actions.contains(&format!("set gocards.{key}").as_str()),
+            "{actions:?}"
         );
+    }
+    assert!(log
+        .iter()
+        .all(|e| e.actor == "admin" && !e.detail.contains(&secret)));
 
-        // Encrypted at rest; never in the audit log.
-        let stored =
-            t.db.setting("gocards.client_secret")
-                .await
-                .expect("read")
-                .unwrap_or_default();
-        assert!(
-            stored.starts_with("v1:") && !stored.contains(&secret),
-            "{stored}"
-        );
-        let log = t.db.audit_log(10).await.expect("audit");
-        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
-        for key in ["base_url", "client_id", "client_secret", "organisation_id"] {
-            assert!(
-                actions.contains(&format!("set gocards.{key}").as_str()),
-                "{actions:?}"
-            );
-        }
-        assert!(log
-            .iter()
-            .all(|e| e.actor == "admin" && !e.detail.contains(&secret)));
-
-        // The badge follows the live client, and operators work through it at once.
-        let (_, me) = app.call_fn(Some(&operator), Whoami {}).await;
-        assert_eq!(me["demo_mode"], false, "{}: {me}", t.name);
-        let (status, body) = app
-            .call_fn(
-                Some(&operator),
-                UpdateCardOrder {
-                    card_id: "CA2202040404-5GG3F4C8".into(),
-                    expected_version: 1,
-                },
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-
-        // Saving again with an empty secret keeps it; saving the same values changes nothing.
-        let (status, body) = save(
-            &app,
-            &admin,
-            ConnectionSettingsInput {
-                client_secret: String::new(),
-                ..sim_login(&app)
+    // The badge follows the live client, and operators work through it at once.
+    let (_, me) = app.call_fn(Some(&operator), Whoami {}).await;
+    assert_eq!(me["demo_mode"], false, "{}: {me}", t.name);
+    let (status, body) = app
+        .call_fn(
+            Some(&operator),
+            UpdateCardOrder {
+                card_id: "CA2202040404-5GG3F4C8".into(),
+                expected_version: 1,
             },
         )
         .await;
-        assert_eq!(status, 200);
-        assert_eq!(body["message"], "Saved. Nothing had changed.");
+    assert_eq!(status, 200, "{body}");
 
-        // No base URL: back to the simulator, which is still running.
-        let (status, body) = save(&app, &admin, ConnectionSettingsInput::default()).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["restart_needed"], false);
-        assert_eq!(body["settings"]["demo_mode"], true, "{}", t.name);
-    }
+    // Saving again with an empty secret keeps it; saving the same values changes nothing.
+    let (status, body) = save(
+        &app,
+        &admin,
+        ConnectionSettingsInput {
+            client_secret: String::new(),
+            ..sim_login(&app)
+        },
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["message"], "Saved. Nothing had changed.");
+
+    // No base URL: back to the simulator, which is still running.
+    let (status, body) = save(&app, &admin, ConnectionSettingsInput::default()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["restart_needed"], false);
+    assert_eq!(body["settings"]["demo_mode"], true, "{}", t.name);
 }
 
 #[tokio::test]

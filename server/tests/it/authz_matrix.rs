@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use backend::db::Db;
 use common::app::{spawn, TestApp, ADMIN, OPERATOR};
+use common::db::TestDb;
 use serde_json::{json, Value};
 
 /// How a function's arguments are encoded: JSON (`input = Json`) or a URL-encoded form
@@ -181,75 +182,73 @@ async fn call(app: &TestApp, path: &str, case: &Case, cookie: Option<&str>) -> u
     request.send().await.expect("send").status().as_u16()
 }
 
-#[tokio::test]
-async fn every_server_function_checks_session_and_role() {
-    for t in common::db::both().await {
-        let app = spawn(t.db.clone()).await;
-        server::cli::users::add(&t.db, "matrix-target", "operator", "matrix-password".into())
-            .await
-            .expect("target user");
-        let operator = app.login(OPERATOR).await;
-        let admin = app.login(ADMIN).await;
+common::engines!(every_server_function_checks_session_and_role);
+async fn every_server_function_checks_session_and_role(t: TestDb) {
+    let app = spawn(t.db.clone()).await;
+    server::cli::users::add(&t.db, "matrix-target", "operator", "matrix-password".into())
+        .await
+        .expect("target user");
+    let operator = app.login(OPERATOR).await;
+    let admin = app.login(ADMIN).await;
 
-        // The app is built (spawn), so every server function is registered by now.
-        let registered: BTreeMap<String, http::Method> = leptos::server_fn::axum::server_fn_paths()
-            .map(|(path, method)| (path.to_owned(), method))
-            .collect();
-        let table = table();
-        let missing: Vec<&String> = registered
-            .keys()
-            .filter(|p| !table.contains_key(p.as_str()))
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "server functions without a row in the authz table: {missing:?}"
+    // The app is built (spawn), so every server function is registered by now.
+    let registered: BTreeMap<String, http::Method> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, method)| (path.to_owned(), method))
+        .collect();
+    let table = table();
+    let missing: Vec<&String> = registered
+        .keys()
+        .filter(|p| !table.contains_key(p.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "server functions without a row in the authz table: {missing:?}"
+    );
+    let stale: Vec<&&str> = table
+        .keys()
+        .filter(|p| !registered.contains_key(**p))
+        .collect();
+    assert!(stale.is_empty(), "rows for unknown functions: {stale:?}");
+
+    for (path, case) in &table {
+        assert_eq!(
+            registered.get(*path),
+            Some(&http::Method::POST),
+            "{path} is a POST"
         );
-        let stale: Vec<&&str> = table
-            .keys()
-            .filter(|p| !registered.contains_key(**p))
-            .collect();
-        assert!(stale.is_empty(), "rows for unknown functions: {stale:?}");
-
-        for (path, case) in &table {
-            assert_eq!(
-                registered.get(*path),
-                Some(&http::Method::POST),
-                "{path} is a POST"
-            );
-            let before = snapshot(&t.db).await;
-            for (who, cookie, expected) in [
-                ("anonymous", None, case.expect[0]),
-                ("operator", Some(operator.as_str()), case.expect[1]),
-            ] {
-                let status = call(&app, path, case, cookie).await;
-                assert_eq!(status, expected, "{}: {path} as {who}", t.name);
-            }
-            if case.admin_only {
-                assert_eq!(
-                    snapshot(&t.db).await,
-                    before,
-                    "{}: {path} refused but changed something",
-                    t.name
-                );
-            }
-            let status = call(&app, path, case, Some(&admin)).await;
-            assert_eq!(status, case.expect[2], "{}: {path} as admin", t.name);
+        let before = snapshot(&t.db).await;
+        for (who, cookie, expected) in [
+            ("anonymous", None, case.expect[0]),
+            ("operator", Some(operator.as_str()), case.expect[1]),
+        ] {
+            let status = call(&app, path, case, cookie).await;
+            assert_eq!(status, expected, "{}: {path} as {who}", t.name);
         }
-        // The admin calls did their work.
-        let target = t.db.user_by_name("matrix-target").await.expect("read");
-        assert!(matches!(target, Some(ref u) if u.enabled == 0 && u.role == "admin"));
-        assert!(t
-            .db
-            .user_by_name("matrix-new")
+        if case.admin_only {
+            assert_eq!(
+                snapshot(&t.db).await,
+                before,
+                "{}: {path} refused but changed something",
+                t.name
+            );
+        }
+        let status = call(&app, path, case, Some(&admin)).await;
+        assert_eq!(status, case.expect[2], "{}: {path} as admin", t.name);
+    }
+    // The admin calls did their work.
+    let target = t.db.user_by_name("matrix-target").await.expect("read");
+    assert!(matches!(target, Some(ref u) if u.enabled == 0 && u.role == "admin"));
+    assert!(t
+        .db
+        .user_by_name("matrix-new")
+        .await
+        .expect("read")
+        .is_some());
+    assert_eq!(
+        t.db.setting("gocards.client_id")
             .await
             .expect("read")
-            .is_some());
-        assert_eq!(
-            t.db.setting("gocards.client_id")
-                .await
-                .expect("read")
-                .as_deref(),
-            Some("matrix-client")
-        );
-    }
+            .as_deref(),
+        Some("matrix-client")
+    );
 }

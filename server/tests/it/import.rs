@@ -2,50 +2,49 @@
 
 use testkit as common;
 
+use common::db::TestDb;
 use server::cli::import::{import, parse_cards, ImportError};
 
 const HEADER: &str = "card_id,first_name,last_name,email,employee_id,status,ordered_at\n";
 
-#[tokio::test]
-async fn a_good_file_is_imported_whole() {
-    for t in common::db::both().await {
-        let csv = format!(
-            "{HEADER}CA2202040404-5GG3F4C8,Anna,Berg,anna.berg@example.org,E1,ordered,2026-11-20T09:12:00Z\n\
-             CA2202040405-5GG3F4C9,Åsa,Östberg,,E2,registered,\n\
-             CA2202040406-5GG3F4D0,Erik,Lind,erik@example.org,E3,in_production,2026-11-21T07:00:03+01:00\n"
-        );
-        let n = import(&t.db, csv.as_bytes()).await.expect("import");
-        assert_eq!(n, 3, "{}", t.name);
-        let card =
-            t.db.card("CA2202040406-5GG3F4D0")
-                .await
-                .expect("read")
-                .expect("card");
-        assert_eq!(card.state, desk_core::domain::CardState::InProduction);
-        assert_eq!(
-            card.ordered_at,
-            Some(1_795_240_803_000),
-            "offset applied: 06:00:03Z"
-        );
-        let anna =
-            t.db.card("CA2202040404-5GG3F4C8")
-                .await
-                .expect("read")
-                .expect("card");
-        assert_eq!(anna.first_name, "Anna");
+common::engines!(a_good_file_is_imported_whole);
+async fn a_good_file_is_imported_whole(t: TestDb) {
+    let csv = format!(
+        "{HEADER}CA2202040404-5GG3F4C8,Anna,Berg,anna.berg@example.org,E1,ordered,2026-11-20T09:12:00Z\n\
+         CA2202040405-5GG3F4C9,Åsa,Östberg,,E2,registered,\n\
+         CA2202040406-5GG3F4D0,Erik,Lind,erik@example.org,E3,in_production,2026-11-21T07:00:03+01:00\n"
+    );
+    let n = import(&t.db, csv.as_bytes()).await.expect("import");
+    assert_eq!(n, 3, "{}", t.name);
+    let card =
+        t.db.card("CA2202040406-5GG3F4D0")
+            .await
+            .expect("read")
+            .expect("card");
+    assert_eq!(card.state, desk_core::domain::CardState::InProduction);
+    assert_eq!(
+        card.ordered_at,
+        Some(1_795_240_803_000),
+        "offset applied: 06:00:03Z"
+    );
+    let anna =
+        t.db.card("CA2202040404-5GG3F4C8")
+            .await
+            .expect("read")
+            .expect("card");
+    assert_eq!(anna.first_name, "Anna");
 
-        // The same ids again: refused against the database, nothing written.
-        let err = import(&t.db, csv.as_bytes()).await.expect_err("duplicates");
-        let ImportError::Invalid(lines) = err else {
-            panic!("expected line errors")
-        };
-        assert_eq!(
-            lines.iter().map(|l| l.line).collect::<Vec<_>>(),
-            vec![2, 3, 4]
-        );
-        assert!(lines[0].problem.contains("already in the database"));
-        assert_eq!(t.db.count_cards().await.expect("count"), 3, "{}", t.name);
-    }
+    // The same ids again: refused against the database, nothing written.
+    let err = import(&t.db, csv.as_bytes()).await.expect_err("duplicates");
+    let ImportError::Invalid(lines) = err else {
+        panic!("expected line errors")
+    };
+    assert_eq!(
+        lines.iter().map(|l| l.line).collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
+    assert!(lines[0].problem.contains("already in the database"));
+    assert_eq!(t.db.count_cards().await.expect("count"), 3, "{}", t.name);
 }
 
 #[tokio::test]

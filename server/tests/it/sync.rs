@@ -10,6 +10,7 @@ use app::api::{RunSyncNow, SaveSyncSchedule, SyncStatus};
 use backend::db::cards::NewCard;
 use backend::db::Db;
 use common::app::{spawn, spawn_with, TestApp, ADMIN, OPERATOR};
+use common::db::TestDb;
 use desk_core::domain::CardState;
 use desk_core::model::{HistoryKind, HistorySource, SyncScheduleInput};
 use gocards_sim::{FaultMode, FaultSpec};
@@ -143,129 +144,125 @@ async fn skip_listing(db: &Db) {
     .expect("move the watermark");
 }
 
-#[tokio::test]
-async fn a_sync_applies_every_status_once_and_a_second_run_changes_nothing() {
-    for test_db in common::db::both().await {
-        let app = spawn(test_db.db.clone()).await;
-        let cards: Vec<(&str, CardState)> = CASES.iter().map(|c| (c.card_id, c.before)).collect();
-        add_cards(&app, &cards).await;
-        for case in &CASES {
-            app.sim_status(case.card_id, case.reported, case.failure_reason)
-                .await;
-        }
+common::engines!(a_sync_applies_every_status_once_and_a_second_run_changes_nothing);
+async fn a_sync_applies_every_status_once_and_a_second_run_changes_nothing(test_db: TestDb) {
+    let app = spawn(test_db.db.clone()).await;
+    let cards: Vec<(&str, CardState)> = CASES.iter().map(|c| (c.card_id, c.before)).collect();
+    add_cards(&app, &cards).await;
+    for case in &CASES {
+        app.sim_status(case.card_id, case.reported, case.failure_reason)
+            .await;
+    }
 
-        let first = app.run_sync().await;
+    let first = app.run_sync().await;
+    assert_eq!(
+        first.status,
+        desk_core::model::RunStatus::Completed,
+        "{}: {first:?}",
+        test_db.name
+    );
+    assert_eq!(first.counts.failed, 0, "{}", test_db.name);
+    assert_eq!(first.counts.changed, 6, "{}: {first:?}", test_db.name);
+    for &Case {
+        card_id,
+        before,
+        reported: status,
+        failure_reason: reason,
+        expected,
+    } in &CASES
+    {
         assert_eq!(
-            first.status,
-            desk_core::model::RunStatus::Completed,
-            "{}: {first:?}",
+            state_of(&app.db, card_id).await,
+            expected,
+            "{}: {card_id} after {status}",
             test_db.name
         );
-        assert_eq!(first.counts.failed, 0, "{}", test_db.name);
-        assert_eq!(first.counts.changed, 6, "{}: {first:?}", test_db.name);
-        for &Case {
-            card_id,
-            before,
-            reported: status,
-            failure_reason: reason,
-            expected,
-        } in &CASES
-        {
-            assert_eq!(
-                state_of(&app.db, card_id).await,
-                expected,
-                "{}: {card_id} after {status}",
+        let history = history_rows(&app.db, card_id).await;
+        let changes: Vec<_> = history
+            .iter()
+            .filter(|h| h.kind == HistoryKind::Changed)
+            .collect();
+        if expected == before {
+            assert!(
+                history.is_empty(),
+                "{}: no row for no change: {history:?}",
                 test_db.name
             );
-            let history = history_rows(&app.db, card_id).await;
-            let changes: Vec<_> = history
-                .iter()
-                .filter(|h| h.kind == HistoryKind::Changed)
-                .collect();
-            if expected == before {
-                assert!(
-                    history.is_empty(),
-                    "{}: no row for no change: {history:?}",
-                    test_db.name
-                );
-            } else {
-                assert_eq!(changes.len(), 1, "{}: {card_id}: {history:?}", test_db.name);
-                assert_eq!(changes[0].source, HistorySource::Sync);
-                assert_eq!(changes[0].gocards_status.as_deref(), Some(status));
-                if let Some(reason) = reason {
-                    assert_eq!(changes[0].detail.as_deref(), Some(reason));
-                }
+        } else {
+            assert_eq!(changes.len(), 1, "{}: {card_id}: {history:?}", test_db.name);
+            assert_eq!(changes[0].source, HistorySource::Sync);
+            assert_eq!(changes[0].gocards_status.as_deref(), Some(status));
+            if let Some(reason) = reason {
+                assert_eq!(changes[0].detail.as_deref(), Some(reason));
             }
-            let card = app.db.card(card_id).await.expect("read").expect("card");
-            assert!(card.last_checked_at.is_some(), "{card_id} checked");
         }
-        let cancelled = app
-            .db
-            .card(CASES[5].card_id)
-            .await
-            .expect("read")
-            .expect("card");
-        assert_eq!(
-            cancelled.failure_reason.as_deref(),
-            Some("order cancelled in GO Cards")
-        );
-
-        let second = app.run_sync().await;
-        assert_eq!(second.status, desk_core::model::RunStatus::Completed);
-        assert_eq!(second.counts.changed, 0, "{}: {second:?}", test_db.name);
-        let rows_after: usize = {
-            let mut total = 0;
-            for case in &CASES {
-                total += history_rows(&app.db, case.card_id).await.len();
-            }
-            total
-        };
-        assert_eq!(
-            rows_after, 6,
-            "{}: one row per change, no more",
-            test_db.name
-        );
+        let card = app.db.card(card_id).await.expect("read").expect("card");
+        assert!(card.last_checked_at.is_some(), "{card_id} checked");
     }
+    let cancelled = app
+        .db
+        .card(CASES[5].card_id)
+        .await
+        .expect("read")
+        .expect("card");
+    assert_eq!(
+        cancelled.failure_reason.as_deref(),
+        Some("order cancelled in GO Cards")
+    );
+
+    let second = app.run_sync().await;
+    assert_eq!(second.status, desk_core::model::RunStatus::Completed);
+    assert_eq!(second.counts.changed, 0, "{}: {second:?}", test_db.name);
+    let rows_after: usize = {
+        let mut total = 0;
+        for case in &CASES {
+            total += history_rows(&app.db, case.card_id).await.len();
+        }
+        total
+    };
+    assert_eq!(
+        rows_after, 6,
+        "{}: one row per change, no more",
+        test_db.name
+    );
 }
 
-#[tokio::test]
-async fn the_poll_catches_what_the_listing_missed() {
-    for test_db in common::db::both().await {
-        let app = spawn_with(test_db.db.clone(), |config| {
-            config.sync.stale_after = Duration::ZERO;
-        })
+common::engines!(the_poll_catches_what_the_listing_missed);
+async fn the_poll_catches_what_the_listing_missed(test_db: TestDb) {
+    let app = spawn_with(test_db.db.clone(), |config| {
+        config.sync.stale_after = Duration::ZERO;
+    })
+    .await;
+    add_cards(&app, &[("CA2300000011-POLL0001", CardState::Ordered)]).await;
+    app.run_sync().await;
+    skip_listing(&app.db).await;
+    app.sim_status("CA2300000011-POLL0001", "IN_PRODUCTION", None)
         .await;
-        add_cards(&app, &[("CA2300000011-POLL0001", CardState::Ordered)]).await;
-        app.run_sync().await;
-        skip_listing(&app.db).await;
-        app.sim_status("CA2300000011-POLL0001", "IN_PRODUCTION", None)
-            .await;
-        let calls_before = app.sim.calls().len();
+    let calls_before = app.sim.calls().len();
 
-        let report = app.run_sync().await;
-        assert_eq!(
-            report.status,
-            desk_core::model::RunStatus::Completed,
-            "{report:?}"
-        );
-        assert_eq!(
-            state_of(&app.db, "CA2300000011-POLL0001").await,
-            CardState::InProduction,
-            "{}",
-            test_db.name
-        );
-        let polled: Vec<_> = app.sim.calls()[calls_before..]
-            .iter()
-            .filter(|(method, path, _)| method == "GET" && path.starts_with("/api/card/"))
-            .map(|(_, path, _)| path.clone())
-            .collect();
-        // Every open order once: the two sample ones and this one.
-        assert_eq!(polled.len(), 3, "{}: {polled:?}", test_db.name);
-        let mut unique = polled.clone();
-        unique.sort();
-        unique.dedup();
-        assert_eq!(unique.len(), polled.len(), "no card polled twice in a run");
-    }
+    let report = app.run_sync().await;
+    assert_eq!(
+        report.status,
+        desk_core::model::RunStatus::Completed,
+        "{report:?}"
+    );
+    assert_eq!(
+        state_of(&app.db, "CA2300000011-POLL0001").await,
+        CardState::InProduction,
+        "{}",
+        test_db.name
+    );
+    let polled: Vec<_> = app.sim.calls()[calls_before..]
+        .iter()
+        .filter(|(method, path, _)| method == "GET" && path.starts_with("/api/card/"))
+        .map(|(_, path, _)| path.clone())
+        .collect();
+    // Every open order once: the two sample ones and this one.
+    assert_eq!(polled.len(), 3, "{}: {polled:?}", test_db.name);
+    let mut unique = polled.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), polled.len(), "no card polled twice in a run");
 }
 
 #[tokio::test]
@@ -371,49 +368,47 @@ async fn an_unreadable_listing_fails_the_run_and_the_next_run_resumes() {
         .is_some());
 }
 
-#[tokio::test]
-async fn a_card_gone_from_gocards_three_runs_in_a_row_needs_attention() {
-    for test_db in common::db::both().await {
-        let app = spawn_with(test_db.db.clone(), |config| {
-            config.sync.stale_after = Duration::ZERO;
-        })
-        .await;
-        let card = "CA2300000041-GONE0001";
-        add_cards(&app, &[(card, CardState::Ordered)]).await;
-        app.run_sync().await;
-        skip_listing(&app.db).await;
-        app.sim.set_fault(FaultSpec {
-            card_id: Some(card.to_owned()),
-            ..FaultSpec::new(FaultMode::Error404)
-        });
-        for run in 1..=3 {
-            assert!(
-                app.db
-                    .sync_needs_attention(10)
-                    .await
-                    .expect("list")
-                    .is_empty(),
-                "{}: not before run {run}",
-                test_db.name
-            );
-            let report = app.run_sync().await;
-            assert_eq!(report.counts.failed, 1, "{report:?}");
-        }
-        let list = app.db.sync_needs_attention(10).await.expect("list");
-        assert_eq!(list.len(), 1, "{}", test_db.name);
-        assert_eq!(list[0].card_id, card);
-        assert_eq!(list[0].runs, 3);
-
-        // GO Cards knows it again: off the list.
-        app.sim.set_fault(FaultSpec::new(FaultMode::None));
-        app.run_sync().await;
-        assert!(app
-            .db
-            .sync_needs_attention(10)
-            .await
-            .expect("list")
-            .is_empty());
+common::engines!(a_card_gone_from_gocards_three_runs_in_a_row_needs_attention);
+async fn a_card_gone_from_gocards_three_runs_in_a_row_needs_attention(test_db: TestDb) {
+    let app = spawn_with(test_db.db.clone(), |config| {
+        config.sync.stale_after = Duration::ZERO;
+    })
+    .await;
+    let card = "CA2300000041-GONE0001";
+    add_cards(&app, &[(card, CardState::Ordered)]).await;
+    app.run_sync().await;
+    skip_listing(&app.db).await;
+    app.sim.set_fault(FaultSpec {
+        card_id: Some(card.to_owned()),
+        ..FaultSpec::new(FaultMode::Error404)
+    });
+    for run in 1..=3 {
+        assert!(
+            app.db
+                .sync_needs_attention(10)
+                .await
+                .expect("list")
+                .is_empty(),
+            "{}: not before run {run}",
+            test_db.name
+        );
+        let report = app.run_sync().await;
+        assert_eq!(report.counts.failed, 1, "{report:?}");
     }
+    let list = app.db.sync_needs_attention(10).await.expect("list");
+    assert_eq!(list.len(), 1, "{}", test_db.name);
+    assert_eq!(list[0].card_id, card);
+    assert_eq!(list[0].runs, 3);
+
+    // GO Cards knows it again: off the list.
+    app.sim.set_fault(FaultSpec::new(FaultMode::None));
+    app.run_sync().await;
+    assert!(app
+        .db
+        .sync_needs_attention(10)
+        .await
+        .expect("list")
+        .is_empty());
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 use testkit as common;
 
 use common::app::{spawn, TestApp};
+use common::db::TestDb;
 use desk_core::domain::CardState;
 use desk_core::model::{HistoryKind, HistorySource};
 use gocards_sim::webhook_signature;
@@ -61,37 +62,35 @@ async fn history_len(app: &TestApp) -> usize {
     app.db.card_history(CARD, 100).await.expect("history").len()
 }
 
-#[tokio::test]
-async fn a_signed_event_is_applied_once_and_never_backwards() {
-    for test_db in common::db::both().await {
-        let app = spawn(test_db.db.clone()).await;
-        let body = event("E2211241000-0000AAAA", CARD, "IN_PRODUCTION");
-        let (status, reply) = post(&app, body.clone(), signed(&app, &body)).await;
-        assert_eq!(status, 200, "{}: {reply}", test_db.name);
-        assert_eq!(state_of(&app, CARD).await, CardState::InProduction);
-        let history = app.db.card_history(CARD, 10).await.expect("history");
-        assert_eq!(history.len(), 1);
-        assert_eq!(history[0].kind, HistoryKind::Changed);
-        assert_eq!(history[0].source, HistorySource::Webhook);
+common::engines!(a_signed_event_is_applied_once_and_never_backwards);
+async fn a_signed_event_is_applied_once_and_never_backwards(test_db: TestDb) {
+    let app = spawn(test_db.db.clone()).await;
+    let body = event("E2211241000-0000AAAA", CARD, "IN_PRODUCTION");
+    let (status, reply) = post(&app, body.clone(), signed(&app, &body)).await;
+    assert_eq!(status, 200, "{}: {reply}", test_db.name);
+    assert_eq!(state_of(&app, CARD).await, CardState::InProduction);
+    let history = app.db.card_history(CARD, 10).await.expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].kind, HistoryKind::Changed);
+    assert_eq!(history[0].source, HistorySource::Webhook);
 
-        // The same event again, after a "restart" too (it is stored): ignored.
-        let (status, reply) = post(&app, body.clone(), signed(&app, &body)).await;
-        assert_eq!(status, 200);
-        assert!(reply.contains("duplicate"), "{reply}");
-        assert_eq!(history_len(&app).await, 1);
+    // The same event again, after a "restart" too (it is stored): ignored.
+    let (status, reply) = post(&app, body.clone(), signed(&app, &body)).await;
+    assert_eq!(status, 200);
+    assert!(reply.contains("duplicate"), "{reply}");
+    assert_eq!(history_len(&app).await, 1);
 
-        // An older event arriving late never moves the card back.
-        let late = event("E2211240900-0000BBBB", CARD, "ORDERED");
-        let (status, _) = post(&app, late.clone(), signed(&app, &late)).await;
-        assert_eq!(status, 200);
-        assert_eq!(state_of(&app, CARD).await, CardState::InProduction);
-        assert_eq!(history_len(&app).await, 1, "{}", test_db.name);
+    // An older event arriving late never moves the card back.
+    let late = event("E2211240900-0000BBBB", CARD, "ORDERED");
+    let (status, _) = post(&app, late.clone(), signed(&app, &late)).await;
+    assert_eq!(status, 200);
+    assert_eq!(state_of(&app, CARD).await, CardState::InProduction);
+    assert_eq!(history_len(&app).await, 1, "{}", test_db.name);
 
-        // A card this desk does not have: accepted, nothing written.
-        let other = event("E2211241001-0000CCCC", "CA9999999999-NOTOURS1", "PRODUCED");
-        let (status, _) = post(&app, other.clone(), signed(&app, &other)).await;
-        assert_eq!(status, 200);
-    }
+    // A card this desk does not have: accepted, nothing written.
+    let other = event("E2211241001-0000CCCC", "CA9999999999-NOTOURS1", "PRODUCED");
+    let (status, _) = post(&app, other.clone(), signed(&app, &other)).await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]
