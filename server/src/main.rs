@@ -38,7 +38,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve => serve(config, db).await,
         Command::User(UserCommand::Add { name, role }) => {
             let password = cli::users::read_password()?;
-            cli::users::add(&db, &name, role.0.as_str(), password).await?;
+            cli::users::add(&db, &name, role.0, password, "cli").await?;
             println!("Created {} {name}.", role.0.as_str());
             Ok(())
         }

@@ -17,6 +17,7 @@ use backend::settings::{self, GoCardsSettings, SettingsCipher};
 use backend::sync::SyncHandle;
 use backend::{AppState, GoCardsHandle};
 use desk_core::domain::{CardState, GoCardsStatus};
+use desk_core::model::Role;
 use gocards::{CardInfo, GoCardsClient, GoCardsConfig};
 
 use crate::config::Config;
@@ -197,9 +198,11 @@ pub fn card_info_for(card: &CardRow) -> CardInfo {
 /// passwords printed once.
 async fn create_demo_users(db: &Db) -> anyhow::Result<()> {
     let mut lines = Vec::new();
-    for (name, role) in [("admin", "admin"), ("operator", "operator")] {
+    for (name, role) in [("admin", Role::Admin), ("operator", Role::Operator)] {
         let password = Alphanumeric.sample_string(&mut rand::rng(), 16);
-        if let Err(err) = crate::cli::users::add(db, name, role, password.clone()).await {
+        if let Err(err) =
+            crate::cli::users::add(db, name, role, password.clone(), "first start").await
+        {
             // Replicas started together on a new database: another one made them.
             if db.count_users().await? > 0 {
                 tracing::info!("another server created the demo users first");

@@ -7,6 +7,7 @@ use std::time::Duration;
 use backend::db::cards::NewCard;
 use backend::db::Db;
 use desk_core::domain::CardState;
+use desk_core::model::Role;
 use gocards_sim::Simulator;
 use secrecy::SecretString;
 use server::config::{Config, GoCardsEnv};
@@ -67,6 +68,20 @@ pub fn cards() -> Vec<NewCard> {
     ]
 }
 
+/// A user for a test's set-up, written straight to the database: no audit line, since the
+/// set-up is not what the test is about (the CLI's `user add` writes one).
+pub async fn add_user(db: &Db, name: &str, role: Role, password: &str) {
+    let hash = backend::auth::hash_password(password.to_owned())
+        .await
+        .expect("hash");
+    assert!(
+        db.insert_user(name, &hash, role)
+            .await
+            .expect("insert user"),
+        "user {name} exists already"
+    );
+}
+
 /// Starts the app with users `admin` and `operator`, the sample cards, and Update card
 /// order enabled on Ordered and In production.
 pub async fn spawn(db: Db) -> TestApp {
@@ -78,12 +93,8 @@ pub async fn spawn_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(data.path().to_path_buf());
     adjust(&mut config);
-    server::cli::users::add(&db, ADMIN.0, "admin", ADMIN.1.into())
-        .await
-        .expect("admin");
-    server::cli::users::add(&db, OPERATOR.0, "operator", OPERATOR.1.into())
-        .await
-        .expect("operator");
+    add_user(&db, ADMIN.0, Role::Admin, ADMIN.1).await;
+    add_user(&db, OPERATOR.0, Role::Operator, OPERATOR.1).await;
     db.insert_cards(&cards(), |_| {}).await.expect("cards");
     for state in [CardState::Ordered, CardState::InProduction] {
         db.set_command(state, desk_core::domain::Process::UpdateCardOrder, true)

@@ -4,6 +4,7 @@
 use secrecy::SecretString;
 
 use backend::db::Db;
+use desk_core::model::Role;
 use gocards_sim::Simulator;
 use server::config::Config;
 
@@ -23,7 +24,7 @@ pub async fn start(db: &Db) -> anyhow::Result<BenchApp> {
     let mut config = Config::defaults(data.path().to_path_buf());
     config.session_secret = Some(SecretString::from("bench-secret-bench-secret-bench-secret"));
     let password = "bench-password-1";
-    let _ = server::cli::users::add(db, "bench", "operator", password.into()).await;
+    let _ = server::cli::users::add(db, "bench", Role::Operator, password.into(), "bench").await;
     server::cli::users::set_password(db, "bench", password.into()).await?;
     let running = server::startup::build(&config, db.clone()).await?;
     let simulator = running.simulator.clone();

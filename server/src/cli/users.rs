@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 
 use backend::auth::hash_password;
 use backend::db::Db;
+use backend::services::users::{add_user, UserAdminError};
 use desk_core::domain::{AccountError, Username};
 use desk_core::model::Role;
 
@@ -51,15 +52,24 @@ fn lower_first(sentence: &str) -> String {
     }
 }
 
-pub async fn add(db: &Db, name: &str, role: &str, password: String) -> anyhow::Result<()> {
+/// `user add`: through the same audited service as the settings view, with `actor` in the
+/// audit line ("cli", or the server creating the demo users on its first start).
+pub async fn add(
+    db: &Db,
+    name: &str,
+    role: Role,
+    password: String,
+    actor: &str,
+) -> anyhow::Result<()> {
     check_username(name)?;
-    let role: Role = role.parse()?;
     check_password(&password)?;
-    let hash = hash_password(password).await?;
-    if !db.insert_user(name, &hash, role).await? {
-        bail!("a user named {name} already exists; use `user set-password {name}` to change the password");
+    match add_user(db, name, password, role, actor).await {
+        Ok(_) => Ok(()),
+        Err(UserAdminError::NameTaken(_)) => bail!(
+            "a user named {name} already exists; use `user set-password {name}` to change the password"
+        ),
+        Err(other) => Err(other.into()),
     }
-    Ok(())
 }
 
 pub async fn set_password(db: &Db, name: &str, password: String) -> anyhow::Result<()> {

@@ -244,9 +244,7 @@ async fn the_last_enabled_admin_cannot_be_disabled_or_demoted(t: TestDb) {
 common::engines!(concurrent_changes_never_leave_no_enabled_admin);
 async fn concurrent_changes_never_leave_no_enabled_admin(t: TestDb) {
     for name in ["a1", "a2", "a3"] {
-        server::cli::users::add(&t.db, name, "admin", "admin-password".into())
-            .await
-            .expect("admin");
+        common::app::add_user(&t.db, name, Role::Admin, "admin-password").await;
     }
     let audit = AuditRecord {
         actor: "test",

@@ -185,9 +185,13 @@ async fn call(app: &TestApp, path: &str, case: &Case, cookie: Option<&str>) -> u
 common::engines!(every_server_function_checks_session_and_role);
 async fn every_server_function_checks_session_and_role(t: TestDb) {
     let app = spawn(t.db.clone()).await;
-    server::cli::users::add(&t.db, "matrix-target", "operator", "matrix-password".into())
-        .await
-        .expect("target user");
+    common::app::add_user(
+        &t.db,
+        "matrix-target",
+        desk_core::model::Role::Operator,
+        "matrix-password",
+    )
+    .await;
     let operator = app.login(OPERATOR).await;
     let admin = app.login(ADMIN).await;
 

@@ -184,14 +184,12 @@ fn any_server_function_payload_is_refused_cleanly_or_applied_whole() {
     let test_db = runtime.block_on(common::db::sqlite());
     let db = test_db.db.clone();
     let app = runtime.block_on(spawn(db.clone()));
-    runtime
-        .block_on(server::cli::users::add(
-            &db,
-            "matrix-target",
-            "operator",
-            "matrix-password".into(),
-        ))
-        .expect("target user");
+    runtime.block_on(common::app::add_user(
+        &db,
+        "matrix-target",
+        desk_core::model::Role::Operator,
+        "matrix-password",
+    ));
     let admin = runtime.block_on(app.login(ADMIN));
     let registered: Vec<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.to_owned())
