@@ -22,7 +22,7 @@ pub use paste as __paste;
 /// <name>` still runs both). The body is an ordinary `async fn <name>(t: TestDb)` next to the
 /// macro, so rustfmt and the IDE treat it as normal code:
 ///
-/// ```ignore
+/// ```text
 /// testkit::engines!(search_pages_and_sorts);
 /// async fn search_pages_and_sorts(t: TestDb) { /* … */ }
 ///
