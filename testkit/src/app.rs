@@ -199,6 +199,17 @@ impl TestApp {
         reply(req).await
     }
 
+    /// GETs a page as the browser does (with the session cookie, if any): its status and HTML.
+    pub async fn page(&self, path: &str, cookie: Option<&str>) -> (u16, String) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let res = request.send().await.expect("get");
+        let status = res.status().as_u16();
+        (status, res.text().await.unwrap_or_default())
+    }
+
     /// Calls a server function with its typed arguments, as the browser does.
     pub async fn call_fn<F>(&self, cookie: Option<&str>, args: F) -> (u16, serde_json::Value)
     where

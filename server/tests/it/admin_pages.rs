@@ -3,17 +3,7 @@
 
 use testkit as common;
 
-use common::app::{spawn, TestApp, ADMIN, OPERATOR};
-
-async fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
-    let mut request = app.http.get(format!("{}{path}", app.base));
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    let res = request.send().await.expect("get");
-    let status = res.status().as_u16();
-    (status, res.text().await.unwrap_or_default())
-}
+use common::app::{spawn, ADMIN, OPERATOR};
 
 #[tokio::test]
 async fn only_admins_see_the_settings_view() {
@@ -29,7 +19,7 @@ async fn only_admins_see_the_settings_view() {
     ];
 
     for path in pages {
-        let (status, html) = page(&app, path, Some(&operator)).await;
+        let (status, html) = app.page(path, Some(&operator)).await;
         assert_eq!(status, 403, "{path}");
         assert!(html.contains("Not allowed"), "{path}");
         assert!(
@@ -37,17 +27,17 @@ async fn only_admins_see_the_settings_view() {
             "{path}: no settings navigation"
         );
 
-        let (status, _) = page(&app, path, None).await;
+        let (status, _) = app.page(path, None).await;
         assert_eq!(
             status, 303,
             "{path}: anonymous visitors go to the log-in page"
         );
     }
     // `/admin` leads to the first settings page, which refuses operators.
-    let (status, _) = page(&app, "/admin", Some(&operator)).await;
+    let (status, _) = app.page("/admin", Some(&operator)).await;
     assert_eq!(status, 303);
 
-    let (status, html) = page(&app, "/admin/cards", Some(&admin)).await;
+    let (status, html) = app.page("/admin/cards", Some(&admin)).await;
     assert_eq!(status, 200);
     for text in [
         "Cards › Card",
@@ -59,7 +49,7 @@ async fn only_admins_see_the_settings_view() {
     ] {
         assert!(html.contains(text), "{text}");
     }
-    let (status, html) = page(&app, "/admin/gocards", Some(&admin)).await;
+    let (status, html) = app.page("/admin/gocards", Some(&admin)).await;
     assert_eq!(status, 200);
     for label in [
         "Base URL",
@@ -71,13 +61,13 @@ async fn only_admins_see_the_settings_view() {
     ] {
         assert!(html.contains(label), "{label}");
     }
-    let (status, html) = page(&app, "/admin/users", Some(&admin)).await;
+    let (status, html) = app.page("/admin/users", Some(&admin)).await;
     assert_eq!(status, 200);
     assert!(html.contains("operator") && html.contains("Add user"));
 
     // The ADMIN tab: for admins only.
-    let (_, html) = page(&app, "/search", Some(&admin)).await;
+    let (_, html) = app.page("/search", Some(&admin)).await;
     assert!(html.contains(">ADMIN<"));
-    let (_, html) = page(&app, "/search", Some(&operator)).await;
+    let (_, html) = app.page("/search", Some(&operator)).await;
     assert!(!html.contains(">ADMIN<"));
 }

@@ -200,16 +200,7 @@ async fn secrets_never_reach_pages_or_server_function_replies() {
         "/admin/audit",
         "/admin/users",
     ] {
-        let html = app
-            .http
-            .get(format!("{}{page}", app.base))
-            .header("cookie", &admin)
-            .send()
-            .await
-            .expect("page")
-            .text()
-            .await
-            .expect("html");
+        let (_, html) = app.page(page, Some(&admin)).await;
         seen.push_str(&html);
     }
     for (_, body) in [
@@ -251,16 +242,7 @@ async fn holder_names_with_markup_are_shown_inert() {
     app.db.insert_cards(&[card], |_| {}).await.expect("insert");
     let operator = app.login(OPERATOR).await;
     for page in ["/cards/CA2500000001-XSSX0001", "/search?status=ordered"] {
-        let html = app
-            .http
-            .get(format!("{}{page}", app.base))
-            .header("cookie", &operator)
-            .send()
-            .await
-            .expect("page")
-            .text()
-            .await
-            .expect("html");
+        let (_, html) = app.page(page, Some(&operator)).await;
         assert!(!html.contains("<script>alert(1)"), "{page}");
         assert!(!html.contains("<img src=x"), "{page}");
         assert!(!html.contains("<b>E</b>"), "{page}");
