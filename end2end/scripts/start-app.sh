@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Starts the app for the end-to-end tests: a fresh database in $E2E_DIR with the demo cards
 # and two users whose passwords the tests know.
-# The binary: E2E_PROFILE (release or debug) names it; unset, the newer of
-# target/release/server and target/debug/server, so that `cargo leptos end-to-end` (debug)
-# and `cargo leptos end-to-end --release` each test what they just built.
+# The binary (scripts/server-bin.js): E2E_PROFILE (release or debug) names it; unset, the
+# profile of the server `cargo leptos end-to-end` started, else the newer build. So
+# `cargo leptos end-to-end` and `cargo leptos end-to-end --release` each test what they built.
 # E2E_TARGET_DIR (default: the workspace's target/), E2E_APP_PORT (3100) and E2E_SIM_PORT
 # (4011) let a second checkout run the suite beside this one.
 set -euo pipefail
