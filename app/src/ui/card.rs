@@ -6,6 +6,7 @@ use super::format::{optional_time, short_time};
 use crate::api::{card_profile, UpdateCardOrder};
 use crate::domain::Process;
 use crate::model::{CardDetail, HistoryEntry, HistorySource};
+use crate::ui::table::DataTable;
 
 #[component]
 pub fn CardPage() -> impl IntoView {
@@ -120,19 +121,11 @@ fn HistoryTable(entries: Vec<HistoryEntry>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="history">
-            <thead>
-                <tr>
-                    <th scope="col">"When"</th>
-                    <th scope="col">"Event"</th>
-                    <th scope="col">"State"</th>
-                    <th scope="col">"Source"</th>
-                    <th scope="col">"GO Cards status"</th>
-                    <th scope="col">"Details"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <DataTable
+            class="history"
+            columns=&["When", "Event", "State", "Source", "GO Cards status", "Details"]
+            rows=rows.into_any()
+        />
     }
     .into_any()
 }

@@ -6,6 +6,7 @@ mod format;
 mod layout;
 mod login;
 mod search;
+mod table;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use crate::api::admin_audit_log;
 use crate::model::AuditEntry;
 use crate::ui::format::short_time;
+use crate::ui::table::DataTable;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -47,17 +48,11 @@ fn AuditTable(entries: Vec<AuditEntry>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="audit">
-            <thead>
-                <tr>
-                    <th scope="col">"When"</th>
-                    <th scope="col">"Who"</th>
-                    <th scope="col">"What"</th>
-                    <th scope="col">"Details"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <DataTable
+            class="audit"
+            columns=&["When", "Who", "What", "Details"]
+            rows=rows.into_any()
+        />
     }
     .into_any()
 }

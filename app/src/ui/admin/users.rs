@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 use crate::api::{admin_users, AddUser, ResetUserPassword, SetUserEnabled, SetUserRole};
 use crate::model::{NewUser, PasswordReset, Role, UserSummary};
+use crate::ui::table::DataTable;
 
 /// What the last action said: a confirmation or a refusal.
 type Notice = Option<Result<String, String>>;
@@ -115,17 +116,11 @@ fn UserTable(
         .map(|user| view! { <UserRow user enable role reset resetting /> })
         .collect_view();
     view! {
-        <table class="users">
-            <thead>
-                <tr>
-                    <th scope="col">"Username"</th>
-                    <th scope="col">"Role"</th>
-                    <th scope="col">"Status"</th>
-                    <th scope="col">"Actions"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <DataTable
+            class="users"
+            columns=&["Username", "Role", "Status", "Actions"]
+            rows=rows.into_any()
+        />
     }
 }
 
