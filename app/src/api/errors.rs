@@ -63,9 +63,7 @@ macro_rules! api_error {
             /// reply's status (Leptos answers 500 to every server-function error otherwise).
             fn ser(&self) -> server_fn::Bytes {
                 #[cfg(feature = "ssr")]
-                if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-                    response.set_status(self.status());
-                }
+                $crate::api::errors::set_reply_status(self.status());
                 let mut value = serde_json::to_value(self)
                     .unwrap_or_else(|_| serde_json::json!({ "kind": "internal" }));
                 if let Some(object) = value.as_object_mut() {
@@ -113,6 +111,28 @@ macro_rules! api_error {
 }
 #[allow(unused_imports)]
 pub(crate) use api_error;
+
+/// Sets the status of a server function's error reply, except for a plain form post (no
+/// script: the browser sent `Accept: text/html`). Leptos answers that one with a redirect back
+/// to the form, carrying the error, and a 4xx status would turn it into a dead error page.
+#[cfg(feature = "ssr")]
+pub(crate) fn set_reply_status(status: http::StatusCode) {
+    use leptos::prelude::use_context;
+
+    let form_post = use_context::<http::request::Parts>().is_some_and(|request| {
+        request
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    });
+    if form_post {
+        return;
+    }
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+}
 
 api_error! {
     /// Logging in.

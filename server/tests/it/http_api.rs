@@ -94,6 +94,30 @@ async fn server_functions_refuse_without_a_session_and_with_bad_payloads() {
     assert_eq!(status, 400);
 }
 
+/// Without the WASM (not loaded yet, or failed to start) the log-in form posts natively, with
+/// `Accept: text/html`: a wrong password brings the person back to the form with the error,
+/// a 302 to the page they came from, not a dead 401 page.
+#[tokio::test]
+async fn a_log_in_form_posted_without_script_comes_back_to_the_form() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+    let referer = format!("{}/login", app.base);
+    for (password, to) in [("wrong-password", "back to the form"), (OPERATOR.1, "in")] {
+        let res = common::desk::log_in_request(&app.http, &app.base, OPERATOR.0, password)
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("referer", &referer)
+            .send()
+            .await
+            .expect("login");
+        assert!(
+            res.status().is_redirection(),
+            "{to}: {} instead of a redirect",
+            res.status()
+        );
+        assert!(res.headers().contains_key("location"), "{to}: no Location");
+    }
+}
+
 #[tokio::test]
 async fn login_search_and_logout() {
     let t = common::db::sqlite().await;
