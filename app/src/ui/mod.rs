@@ -49,15 +49,17 @@ fn StartWatch() -> impl IntoView {
     view! { <script nonce=leptos::nonce::use_nonce() inner_html=START_WATCH></script> }
 }
 
-/// No `<` or `&` in here: it is script text.
+/// Script text, written raw into the page (`inner_html`): it must never contain `</script>`.
 const START_WATCH: &str = r#"(function () {
   var shown = false;
   function startFailed(event) {
     var body = document.body;
     if (shown || !body || body.hasAttribute("data-hydrated")) return;
     var target = event && event.target;
+    // A resource that failed counts only if it is code: a script, or a preloaded module.
     if (event && event.type === "error" && target && target !== window
-        && target.tagName !== "SCRIPT" && target.tagName !== "LINK") return;
+        && target.tagName !== "SCRIPT"
+        && !(target.tagName === "LINK" && target.rel === "modulepreload")) return;
     shown = true;
     var notice = document.createElement("div");
     notice.className = "start-failed";

@@ -35,6 +35,10 @@ impl UserRow {
 
 const COLUMNS: &str = "id, username, password_hash, role, enabled";
 
+/// The transaction-scoped advisory lock that puts user changes one after another on
+/// PostgreSQL. The key is this desk's own; no other lock uses it.
+const USER_CHANGES_LOCK: &str = "SELECT pg_advisory_xact_lock(7263501)";
+
 impl Db {
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
@@ -46,7 +50,8 @@ impl Db {
         on_pool!(self, pool => sqlx::query_as::<_, UserRow>(&sql).bind(id).fetch_optional(pool).await)
     }
 
-    /// Inserts a user; `Ok(false)` when the name is taken.
+    /// Inserts a user without an audit line, for a test's set-up; `Ok(false)` when the name is
+    /// taken. Users the desk creates go through `add_user`.
     pub async fn insert_user(
         &self,
         username: &str,
@@ -63,13 +68,6 @@ impl Db {
                 .bind(role.as_str())
                 .bind(now_ms())
         )?;
-        Ok(done == 1)
-    }
-
-    /// Sets a new password hash; `Ok(false)` when no such user exists.
-    pub async fn set_password_hash(&self, username: &str, hash: &str) -> Result<bool, sqlx::Error> {
-        let sql = "UPDATE users SET password_hash = $1 WHERE username = $2";
-        let done = rows_affected!(self, sqlx::query(sql).bind(hash).bind(username))?;
         Ok(done == 1)
     }
 
@@ -147,8 +145,7 @@ impl Db {
 
     /// Enables, disables, promotes or demotes a user, and writes the audit line, unless that
     /// would leave no enabled admin. Concurrent changes cannot race past the check: the
-    /// transaction first takes a write lock on every admin row (PostgreSQL) or the database
-    /// (SQLite).
+    /// transaction first takes [`USER_CHANGES_LOCK`] (PostgreSQL) or the write lock (SQLite).
     pub async fn update_user(
         &self,
         username: &str,
@@ -163,7 +160,7 @@ impl Db {
         // lock them in different orders).
         let one_at_a_time = match self.kind() {
             DbKind::Sqlite => "UPDATE users SET role = role WHERE role = 'admin'",
-            DbKind::Postgres => "SELECT pg_advisory_xact_lock(7263501)",
+            DbKind::Postgres => USER_CHANGES_LOCK,
         };
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;

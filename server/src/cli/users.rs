@@ -4,9 +4,8 @@ use std::io::BufRead;
 
 use anyhow::{bail, Context};
 
-use backend::auth::hash_password;
 use backend::db::Db;
-use backend::services::users::{add_user, UserAdminError};
+use backend::services::users::{add_user, reset_password, UserAdminError};
 use desk_core::domain::{AccountError, Username};
 use desk_core::model::Role;
 
@@ -72,11 +71,14 @@ pub async fn add(
     }
 }
 
+/// `user set-password`: through the audited users service, as the settings view's reset.
 pub async fn set_password(db: &Db, name: &str, password: String) -> anyhow::Result<()> {
     check_password(&password)?;
-    let hash = hash_password(password).await?;
-    if !db.set_password_hash(name, &hash).await? {
-        bail!("no user named {name}; add one with `user add {name} --role operator`");
+    match reset_password(db, name, password, "cli").await {
+        Ok(()) => Ok(()),
+        Err(UserAdminError::NoSuchUser(_)) => {
+            bail!("no user named {name}; add one with `user add {name} --role operator`")
+        }
+        Err(other) => Err(other.into()),
     }
-    Ok(())
 }
