@@ -12,7 +12,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: run watch test tools wasm-target cargo-leptos wasm-bindgen npm chromium postgres-check \
-        build build-release build-release-plain fmt-check clippy unit e2e e2e-modes \
+        build build-release build-release-plain fmt-check clippy unit flood export-flood crash e2e e2e-modes \
         bench bench-frontend build-times wasm-size clean-data
 
 ## Start the demo on http://127.0.0.1:3000 (SQLite file, built-in GO Cards simulator, demo data).
@@ -26,7 +26,7 @@ watch: tools
 
 ## Every check: format, lints, Rust tests (SQLite and PostgreSQL), the page hydrating in each
 ## build mode, then the whole Playwright suite in Chromium on the `make run` build.
-test: tools chromium postgres-check fmt-check clippy unit e2e-modes build-release e2e
+test: tools chromium postgres-check fmt-check clippy unit e2e-modes build-release flood export-flood crash e2e
 
 tools: wasm-target cargo-leptos wasm-bindgen npm
 
@@ -98,6 +98,22 @@ clippy:
 
 unit:
 	cargo test --workspace
+
+## 1,000 parallel failed log-ins against the release server: RSS growth at most 100 MB, and
+## a right password gets in during and after (server/tests/it/flood.rs).
+flood:
+	FLOOD_SERVER_BIN=$(CURDIR)/target/release/server cargo test --workspace --test it flood -- --ignored --nocapture
+
+## The CSV export of 1,000,000 cards against the release server: RSS growth at most 30 MB
+## (server/tests/it/export_memory.rs; the cards are bulk-inserted into SQLite by the test).
+export-flood:
+	FLOOD_SERVER_BIN=$(CURDIR)/target/release/server cargo test --workspace --test it export_memory -- --ignored --nocapture
+
+## SIGKILL the release server during a 2,000-card Update card order job and a 2,000-user
+## batch order, restart it, Run the rest: every item once, one GO Cards order per user
+## (server/tests/it/jobs/crash.rs). Builds nothing: run after build-release.
+crash:
+	JOBS_SERVER_BIN=$(CURDIR)/target/release/server cargo test --workspace --test it jobs::crash -- --ignored --nocapture --test-threads=1
 
 e2e:
 	cd end2end && E2E_PROFILE=release npx playwright test

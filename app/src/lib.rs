@@ -10,7 +10,7 @@
 pub mod api;
 pub mod ui;
 
-pub use desk_core::{domain, model};
+pub use desk_core::{domain, export, model};
 pub use ui::{shell, App};
 
 /// The WASM entry point: hydrate the server-rendered page. As `leptos::mount::hydrate_lazy`

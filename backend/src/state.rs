@@ -90,6 +90,14 @@ pub struct AppState {
     /// The key of `X-GoCards-Signature` on `POST /webhooks/gocards`; `None` refuses every
     /// event. Generated in demo mode, where the simulator signs with it.
     pub webhook_secret: Option<secrecy::SecretString>,
-    /// Failed log-ins per username and per address.
+    /// Failed log-ins per username, password checks per address, and checks at once.
     pub login_throttle: Arc<super::throttle::LoginThrottle>,
+    /// `TRUSTED_PROXIES`: connections from these may name the client in `X-Forwarded-For`.
+    pub trusted_proxies: Arc<[super::client_address::IpNet]>,
+    /// Update card order attempts per operator.
+    pub manual_attempts: Arc<super::services::manual_attempts::ManualAttempts>,
+    /// `ORDER_DEFAULT_COUNTRY`: the Country Order card starts with.
+    pub order_default_country: String,
+    /// The jobs this process runs (`JOB_CONCURRENCY` items in flight each).
+    pub jobs: crate::jobs::JobsHandle,
 }

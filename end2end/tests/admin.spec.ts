@@ -27,6 +27,7 @@ test.afterAll(async () => {
 function restoreDemoCommands() {
   for (const state of ["ordered", "in_production"]) {
     serverCli("commands", "enable", "update-card-order", "--state", state);
+    serverCli("commands", "enable", "abort-card-order", "--state", state);
   }
 }
 
@@ -120,7 +121,8 @@ test("Additional Commands: enabled per state, seen by operators at once, refused
     await produced.getByRole("button", { name: "New", exact: true }).click();
     await expect(produced.getByText("Unsaved changes")).toBeVisible();
     const processes = await produced.getByLabel("Process").locator("option").allTextContents();
-    expect(processes).toEqual(["Update card order"]);
+    // Every process is offered; the server says which cannot go here.
+    expect(processes).toEqual(["Update card order", "Abort card order", "Order card"]);
     await produced.getByRole("button", { name: "Save", exact: true }).click();
     await expect(produced.getByRole("alert")).toHaveText(
       "Update card order cannot be enabled on the Produced tab: it only acts on cards that are Ordered or In production.",
@@ -158,13 +160,13 @@ test("unsaved changes are flagged, and leaving asks first", async ({ page }) => 
     asked = dialog.type();
     await dialog.dismiss();
   });
-  await page.getByRole("link", { name: "Users", exact: true }).click();
+  await page.getByRole("link", { name: "Accounts", exact: true }).click();
   await expect.poll(() => asked).toBe("beforeunload");
   await expect(page).toHaveURL(/\/admin\/cards$/);
   await panel.getByRole("button", { name: "Remove", exact: true }).click();
   await expect(panel.getByText("Unsaved changes")).toHaveCount(0);
-  await page.getByRole("link", { name: "Users", exact: true }).click();
-  await expect(page).toHaveURL(/\/admin\/users$/);
+  await page.getByRole("link", { name: "Accounts", exact: true }).click();
+  await expect(page).toHaveURL(/\/admin\/accounts$/);
 });
 
 test("GO Cards connection: test success and each failure, refused input, save and audit", async ({ page }) => {
@@ -238,9 +240,9 @@ test("GO Cards connection: test success and each failure, refused input, save an
   await page.screenshot({ path: "../docs/screenshots/admin-audit.png", fullPage: true });
 });
 
-test("Users: an added operator logs in, and disabling them ends their session", async ({ browser }) => {
+test("Accounts: an added operator logs in, and disabling them ends their session", async ({ browser }) => {
   const admin = await newPage(browser, "admin");
-  await admin.goto("/admin/users");
+  await admin.goto("/admin/accounts");
   await hydrated(admin);
   await admin.getByLabel("Username").fill("e2e-newop");
   await admin.getByLabel("Initial password").fill("e2e-newop-pass");

@@ -28,7 +28,8 @@ test("the page hydrates, searches, and opens every settings page", async ({ page
   for (const [link, heading] of [
     ["GO Cards connection", "GO Cards connection"],
     ["GO Cards batch sync", "GO Cards batch sync"],
-    ["Users", "Users"],
+    ["User", "Users › User"],
+    ["Accounts", "Accounts"],
     ["Audit log", "Audit log"],
   ]) {
     await nav.getByRole("link", { name: link, exact: true }).click();
@@ -36,7 +37,7 @@ test("the page hydrates, searches, and opens every settings page", async ({ page
   }
 
   // A settings page loaded directly hydrates too, and its controls work.
-  await page.goto("/admin/users");
+  await page.goto("/admin/accounts");
   await hydrated(page);
   // Any operator's row (other specs may have added operators before this one runs).
   const operatorRow = page

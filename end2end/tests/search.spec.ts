@@ -44,7 +44,7 @@ test("search by last name is a case-insensitive prefix, including å, ä, ö", a
   await expect(search.rows().first()).toBeVisible();
   await expect
     .poll(async () => {
-      const holders = await page.locator("table tbody tr td:nth-child(2)").allTextContents();
+      const holders = await page.locator("table tbody tr td:nth-child(3)").allTextContents();
       return holders.length > 0 && holders.every((h) => / Östberg$/.test(h));
     })
     .toBe(true);
@@ -54,12 +54,12 @@ test("paging moves through the results, and back and forward keep the search", a
   const search = new SearchPage(page);
   await search.search({ status: "Any" });
   await expect(search.rows()).toHaveCount(50);
-  const first = await search.rows().first().locator("td").first().textContent();
+  const first = await search.rows().first().locator("td").nth(1).textContent();
   await expect(page.getByRole("button", { name: "Previous page", exact: true })).toBeDisabled();
   await page.getByRole("button", { name: "Next page", exact: true }).click();
   await expect(page).toHaveURL(/page=2/);
   await expect(page.getByText("Page 2")).toBeVisible();
-  const second = await search.rows().first().locator("td").first().textContent();
+  const second = await search.rows().first().locator("td").nth(1).textContent();
   expect(second).not.toEqual(first);
   await page.goBack();
   await expect(page.getByText("Page 1")).toBeVisible();
@@ -77,7 +77,7 @@ test("sorting by a column header orders the rows", async ({ page }) => {
   await expect(page.getByRole("columnheader", { name: "Ordered" })).toHaveAttribute("aria-sort", "descending");
   await expect
     .poll(async () => {
-      const dates = await page.locator("table tbody tr td:nth-child(4)").allTextContents();
+      const dates = await page.locator("table tbody tr td:nth-child(5)").allTextContents();
       return dates.length > 0 && dates.join("|") === [...dates].sort().reverse().join("|");
     })
     .toBe(true);
@@ -96,5 +96,5 @@ test("bad input in the URL gets a message, not an error page", async ({ page }) 
   await page.goto("/search?last_name=" + "x".repeat(300));
   await expect(page.getByRole("alert")).toContainText("too long");
   await page.goto("/search?page=99999999");
-  await expect(page.getByText("No cards found")).toBeVisible();
+  await expect(page.getByRole("alert")).toContainText("Narrow the search");
 });

@@ -5,7 +5,7 @@ import { hydrated, logInAs } from "./support";
 // (scripts/start-app.sh) never reach the browser: not in any page, script, WASM, style sheet
 // or server-function reply the browser receives while operators and admins use the app.
 
-const WEBHOOK_SECRET = "e2e-webhook-secret-5d1c9b7a40";
+const WEBHOOK_SECRET = "e2e-webhook-secret-5d1c9b7a40-7f3e2a91";
 const CLIENT_SECRET = "e2e-stored-client-secret-91ab3f";
 
 async function recordResponses(browser: Browser, who: "admin" | "operator", paths: string[]) {
@@ -53,6 +53,7 @@ test("secrets never reach the browser: pages, scripts, WASM, server-function rep
     "/admin/gocards",
     "/admin/sync",
     "/admin/users",
+    "/admin/accounts",
     "/admin/audit",
   ]);
   const operatorSeen = await recordResponses(browser, "operator", ["/search?status=in_production", cardHref ?? "/search"]);

@@ -73,7 +73,7 @@ export class SearchPage {
   }
 
   statusCells() {
-    return this.page.locator("table tbody tr td:nth-child(3)");
+    return this.page.locator("table tbody tr td:nth-child(4)");
   }
 }
 

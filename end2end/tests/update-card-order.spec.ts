@@ -115,8 +115,14 @@ test("the command is absent when disabled for the state", async ({ page }) => {
   try {
     await openCard(page, "In production", 1);
     await expect(page.getByRole("button", { name: "Update card order", exact: true })).toHaveCount(0);
+    // The demo's other process on the tab stays.
+    await expect(page.getByRole("button", { name: "Abort card order", exact: true })).toBeVisible();
+    serverCli("commands", "disable", "abort-card-order", "--state", "in_production");
+    await page.reload();
+    await hydrated(page);
     await expect(page.getByText("No commands are enabled for a card in state In production.")).toBeVisible();
   } finally {
     serverCli("commands", "enable", "update-card-order", "--state", "in_production");
+    serverCli("commands", "enable", "abort-card-order", "--state", "in_production");
   }
 });

@@ -28,13 +28,15 @@ pub enum FaultMode {
     Error429,
     Error404,
     Error403,
-    /// Wait `latencyMs` (30 s when 0) before answering: longer than the client's timeout.
+    /// Serve the call (an order is placed), then wait `latencyMs` (30 s when 0) before
+    /// answering: longer than the client's timeout, so the reply is lost.
     Timeout,
     /// `200` with a body that is not JSON.
     Malformed,
     /// `200` with a 32 MiB body, streamed.
     Oversized,
-    /// Close the connection without a complete reply.
+    /// Serve the call (an order is placed), then close the connection without a complete
+    /// reply.
     Drop,
     /// The next call gets `401` and every issued token stops working; then back to `none`.
     ExpireTokenOnce,
@@ -56,6 +58,13 @@ pub struct FaultSpec {
     /// Seconds, for `error429`'s `Retry-After`.
     #[serde(default = "default_retry_after")]
     pub retry_after: u64,
+    /// Only calls whose path starts with this, such as `/api/order`; `None` means any.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Only the next this many matching calls; then the fault is spent (back to `none`).
+    /// `None` means until replaced.
+    #[serde(default)]
+    pub times: Option<u32>,
 }
 
 fn always() -> f64 {
@@ -81,7 +90,21 @@ impl FaultSpec {
             probability: always(),
             latency_ms: 0,
             retry_after: default_retry_after(),
+            path: None,
+            times: None,
         }
+    }
+
+    /// Only calls whose path starts with `prefix`, such as `/api/order`.
+    pub fn on_path(mut self, prefix: impl Into<String>) -> Self {
+        self.path = Some(prefix.into());
+        self
+    }
+
+    /// Only the next `count` matching calls.
+    pub fn times(mut self, count: u32) -> Self {
+        self.times = Some(count);
+        self
     }
 
     pub fn for_card(mut self, card_id: impl Into<String>) -> Self {
@@ -108,13 +131,26 @@ impl FaultSpec {
         if !(0.0..=1.0).contains(&self.probability) {
             return Err("probability must be a number from 0 to 1".to_owned());
         }
+        if self.times == Some(0) {
+            return Err("times must be at least 1 (or null for every call)".to_owned());
+        }
+        if let Some(path) = &self.path {
+            if !path.starts_with("/api") {
+                return Err("path must start with /api, such as /api/order".to_owned());
+            }
+        }
         Ok(())
     }
 
-    /// Whether a call for `card_id` (if it names one) gets the fault this time.
-    pub(crate) fn strikes(&self, card_id: Option<&str>) -> bool {
-        if self.mode == FaultMode::None {
+    /// Whether a call to `path` for `card_id` (if it names one) gets the fault this time.
+    pub(crate) fn strikes(&self, card_id: Option<&str>, path: &str) -> bool {
+        if self.mode == FaultMode::None || self.times == Some(0) {
             return false;
+        }
+        if let Some(prefix) = &self.path {
+            if !path.starts_with(prefix.as_str()) {
+                return false;
+            }
         }
         if let Some(only) = &self.card_id {
             if card_id != Some(only.as_str()) {
@@ -129,6 +165,10 @@ impl FaultSpec {
 pub(crate) enum FaultEffect {
     /// Wait, then serve the call normally.
     Delay(Duration),
+    /// Serve the call, then wait before answering.
+    DelayReply(Duration),
+    /// Serve the call, then close the connection instead of answering.
+    DropReply,
     /// Answer this instead of serving the call.
     Reply(Response),
     /// Answer `401` after revoking every token.
@@ -146,8 +186,9 @@ pub(crate) fn effect(fault: &FaultSpec) -> Option<FaultEffect> {
             } else {
                 latency
             };
-            return Some(FaultEffect::Delay(wait));
+            return Some(FaultEffect::DelayReply(wait));
         }
+        FaultMode::Drop => return Some(FaultEffect::DropReply),
         FaultMode::ExpireTokenOnce => return Some(FaultEffect::ExpireTokens),
         FaultMode::Error500 => ApiError::internal("injected fault: error500").into_response(),
         FaultMode::Error404 => ApiError::not_found("injected fault: error404").into_response(),
@@ -167,7 +208,6 @@ pub(crate) fn effect(fault: &FaultSpec) -> Option<FaultEffect> {
         )
             .into_response(),
         FaultMode::Oversized => oversized_reply(),
-        FaultMode::Drop => dropped_reply(),
     };
     Some(FaultEffect::Reply(reply))
 }
@@ -189,7 +229,7 @@ fn oversized_reply() -> Response {
 
 /// A reply whose body fails at once: the server closes the connection without a complete
 /// reply, like a proxy that drops it.
-fn dropped_reply() -> Response {
+pub(crate) fn dropped_reply() -> Response {
     let failing = futures::stream::once(async {
         Err::<Bytes, std::io::Error>(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
@@ -248,12 +288,12 @@ mod tests {
     #[test]
     fn card_filter_and_probability() {
         let one_card = FaultSpec::new(FaultMode::Error500).for_card("A");
-        assert!(one_card.strikes(Some("A")));
-        assert!(!one_card.strikes(Some("B")));
-        assert!(!one_card.strikes(None));
+        assert!(one_card.strikes(Some("A"), "/api/card/A"));
+        assert!(!one_card.strikes(Some("B"), "/api/card/B"));
+        assert!(!one_card.strikes(None, "/api/cards"));
         assert!(!FaultSpec::new(FaultMode::Error500)
             .with_probability(0.0)
-            .strikes(None));
+            .strikes(None, "/api/cards"));
         assert!(FaultSpec::new(FaultMode::Error500)
             .with_probability(1.5)
             .validate()
@@ -262,5 +302,32 @@ mod tests {
             .with_probability(f64::NAN)
             .validate()
             .is_err());
+    }
+
+    #[test]
+    fn path_filter_and_times() {
+        let order = FaultSpec::new(FaultMode::Timeout).on_path("/api/order");
+        assert!(order.strikes(None, "/api/order"));
+        assert!(!order.strikes(None, "/api/cards"));
+        assert!(!order.strikes(Some("A"), "/api/card/A"));
+        assert!(!FaultSpec::new(FaultMode::Timeout)
+            .times(1)
+            .times(0)
+            .strikes(None, "/api/order"));
+        assert!(FaultSpec::new(FaultMode::Drop).times(0).validate().is_err());
+        assert!(FaultSpec::new(FaultMode::Drop)
+            .on_path("/sim/cards")
+            .validate()
+            .is_err());
+        let read: Result<FaultSpec, _> =
+            serde_json::from_str(r#"{"mode": "timeout", "path": "/api/order", "times": 1}"#);
+        assert_eq!(
+            read.ok(),
+            Some(
+                FaultSpec::new(FaultMode::Timeout)
+                    .on_path("/api/order")
+                    .times(1)
+            )
+        );
     }
 }

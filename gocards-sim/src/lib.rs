@@ -4,10 +4,12 @@
 //! - `store`: cards and the `(updated, cardId)` keyset index; `advance` lives there.
 //! - `routes`: `/oauth/token`, `/api/*` (behind the fault and access gate), `/sim/*`.
 //! - `faults`: [`FaultSpec`] and the replies each [`FaultMode`] makes.
-//! - `tokens`, `orders`: issued tokens; idempotent orders.
+//! - `tokens`, `orders`: issued tokens; idempotent orders, their checks, [`SimOrder`].
+//! - `articles`: what the organisation may order ([`articles`]).
 //! - `webhook`: signed events, posted in the background.
 //! - `demo`: believable cards for a standalone run.
 
+mod articles;
 mod config;
 mod demo;
 mod faults;
@@ -25,9 +27,11 @@ use std::time::Duration;
 use anyhow::Context;
 use gocards::CardInfo;
 
+pub use articles::articles;
 pub use config::SimConfig;
 pub use demo::demo_cards;
 pub use faults::{FaultMode, FaultSpec, OVERSIZED_BODY_BYTES};
+pub use orders::SimOrder;
 pub use webhook::{topic_for, webhook_signature, SIGNATURE_HEADER};
 
 use state::{lock, SimState};
@@ -117,9 +121,20 @@ impl Simulator {
         lock(&self.state.store).len()
     }
 
-    /// Sets the fault for `/api/*`, like `POST /sim/faults`.
+    /// Sets the fault for `/api/*`, like `POST /sim/faults`. For "delay the next order
+    /// once": `FaultSpec::new(FaultMode::Timeout).on_path("/api/order").times(1)`.
     pub fn set_fault(&self, fault: FaultSpec) {
         self.state.set_fault(fault);
+    }
+
+    /// The fault now set, like `GET /sim/faults` (`none` once a counted fault is spent).
+    pub fn fault(&self) -> FaultSpec {
+        self.state.fault()
+    }
+
+    /// The orders received, one per distinct order (a replay adds none), like `GET /sim/orders`.
+    pub fn orders(&self) -> Vec<SimOrder> {
+        lock(&self.state.orders).received()
     }
 
     /// How many `POST /oauth/token` requests arrived, granted or not.

@@ -11,7 +11,7 @@ use gocards::CardInfo;
 
 use super::faults::{FaultMode, FaultSpec};
 use super::orders::OrderBook;
-use super::store::CardStore;
+use super::store::{CancelOutcome, CardStore};
 use super::tokens::{TokenBook, DEFAULT_TOKEN_LIFETIME};
 use super::webhook::{WebhookEmitter, WebhookTarget};
 use super::SimConfig;
@@ -103,15 +103,19 @@ impl SimState {
         *lock(&self.faults) = fault;
     }
 
-    /// The fault for this call, if it strikes; `expire_token_once` is used up by striking.
-    pub fn take_fault(&self, card_id: Option<&str>) -> Option<FaultSpec> {
+    /// The fault for this call, if it strikes. `expire_token_once` is used up by striking; a
+    /// fault with `times` counts down, and is spent (back to `none`) at zero.
+    pub fn take_fault(&self, card_id: Option<&str>, path: &str) -> Option<FaultSpec> {
         let mut faults = lock(&self.faults);
-        if !faults.strikes(card_id) {
+        if !faults.strikes(card_id, path) {
             return None;
         }
         let struck = faults.clone();
-        if struck.mode == FaultMode::ExpireTokenOnce {
+        let left = faults.times.map(|times| times.saturating_sub(1));
+        if struck.mode == FaultMode::ExpireTokenOnce || left == Some(0) {
             *faults = FaultSpec::default();
+        } else {
+            faults.times = left;
         }
         Some(struck)
     }
@@ -134,6 +138,15 @@ impl SimState {
             lock(&self.store).set_status(card_id, GoCardsStatus::parse(status), failure_reason)?;
         self.emit(std::slice::from_ref(&changed));
         Some(changed)
+    }
+
+    /// Cancels a card (`POST /api/card/{cardId}/cancel`); a cancelled card emits an event.
+    pub fn cancel(&self, card_id: &str, reason: &str) -> CancelOutcome {
+        let outcome = lock(&self.store).cancel(card_id, reason);
+        if let CancelOutcome::Cancelled(card) = &outcome {
+            self.emit(std::slice::from_ref(card));
+        }
+        outcome
     }
 
     pub fn advance(&self) -> usize {

@@ -38,6 +38,17 @@ pub(crate) enum ListStart {
     AfterMillis(i64),
 }
 
+/// What `POST /api/card/{cardId}/cancel` found.
+pub(crate) enum CancelOutcome {
+    /// Was ORDERED or IN_PRODUCTION; now CANCELLED, `updated` bumped.
+    Cancelled(CardInfo),
+    /// Was CANCELLED already; unchanged.
+    AlreadyCancelled(CardInfo),
+    /// Past cancelling; the card's status, unchanged.
+    TooLate(GoCardsStatus),
+    Unknown,
+}
+
 #[derive(Default)]
 pub(crate) struct CardStore {
     cards: HashMap<String, StoredCard>,
@@ -115,6 +126,24 @@ impl CardStore {
             millis_to_time(updated_ms),
         );
         Some(self.put(info, updated_ms))
+    }
+
+    /// Cancels an open card with `reason` as its `failureReason`.
+    pub fn cancel(&mut self, card_id: &str, reason: &str) -> CancelOutcome {
+        let Some(card) = self.get(card_id) else {
+            return CancelOutcome::Unknown;
+        };
+        match card.status {
+            GoCardsStatus::Cancelled => CancelOutcome::AlreadyCancelled(card),
+            GoCardsStatus::Ordered | GoCardsStatus::InProduction => {
+                match self.set_status(card_id, GoCardsStatus::Cancelled, Some(reason.to_owned())) {
+                    Some(cancelled) => CancelOutcome::Cancelled(cancelled),
+                    None => CancelOutcome::Unknown,
+                }
+            }
+            // PRODUCED, SHIPPED, DELIVERED, FAILED, and any status the simulator was told.
+            status => CancelOutcome::TooLate(status),
+        }
     }
 
     /// Up to `size` cards in `(updated, cardId)` order from `start`, and whether more follow.

@@ -1,5 +1,6 @@
 //! `GoCardsClient`: the calls of gocards-api.md over one shared HTTP connection pool.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,14 +15,16 @@ use url::Url;
 
 use super::token::{BearerToken, FetchedToken, TokenCache};
 use super::transport::{parse_json, read_capped, transport_error, ErrorBody, MAX_BODY_BYTES};
+use super::types::ArticleList;
 use super::{
-    CardInfo, ChangedCardsPage, GoCardsConfig, GoCardsError, ListCursor, OrderReply, OrderRequest,
+    Article, CancelReply, CardInfo, ChangedCardsPage, GoCardsConfig, GoCardsError, ListCursor,
+    OrderReply, OrderRequest,
 };
 use desk_core::domain::CardId;
 
 /// The header naming the organisation on every `/api/*` call.
 pub const ORGANISATION_HEADER: &str = "X-Organisation-Id";
-/// The header that makes `POST /api/order` safe to repeat.
+/// The header that makes `POST /api/order` and `POST /api/card/{cardId}/cancel` safe to repeat.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 /// Assumed token lifetime when the token reply has no readable `expires_in`.
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
@@ -133,7 +136,72 @@ impl GoCardsClient {
             json_body: Some(order),
             idempotency_key: Some(idempotency_key),
         };
-        self.call_api(&call, "order").await
+        let reply: OrderReply = self.call_api(&call, "order").await?;
+        if !reply.is_usable() {
+            tracing::warn!(
+                cards = reply.cards.len(),
+                "GO Cards order reply has no cards or a card id in the wrong format"
+            );
+            return Err(GoCardsError::Malformed);
+        }
+        Ok(reply)
+    }
+
+    /// `GET /api/articles`: the articles the organisation may order.
+    #[tracing::instrument(name = "gocards.articles", skip_all)]
+    pub async fn articles(&self) -> Result<Vec<Article>, GoCardsError> {
+        let url = self.endpoint(&["api", "articles"])?;
+        let list: ArticleList = self.call_api(&ApiCall::get(url), "articles").await?;
+        if list
+            .items
+            .iter()
+            .any(|article| article.article_id.trim().is_empty())
+        {
+            tracing::warn!("GO Cards listed an article without an id");
+            return Err(GoCardsError::Malformed);
+        }
+        Ok(list.items)
+    }
+
+    /// `POST /api/card/{cardId}/cancel`. Repeating it with the same `idempotency_key` is
+    /// safe. A card past cancelling is `Ok(CancelReply::TooLate)`, with its status; a `409`
+    /// that names no status is `Err(GoCardsError::Conflict)`.
+    #[tracing::instrument(name = "gocards.cancel", skip_all, fields(card_id = %card_id, %idempotency_key))]
+    pub async fn cancel(
+        &self,
+        card_id: &CardId,
+        reason: &str,
+        idempotency_key: uuid::Uuid,
+    ) -> Result<CancelReply, GoCardsError> {
+        let body = CancelBody { reason };
+        let call = ApiCall {
+            method: Method::POST,
+            url: self.endpoint(&["api", "card", card_id.as_str(), "cancel"])?,
+            json_body: Some(&body),
+            idempotency_key: Some(idempotency_key),
+        };
+        match self.call_api_answer::<CardInfo>(&call, "cancel").await? {
+            Answer::Success(card) if card.card_id == card_id.as_str() => {
+                Ok(CancelReply::Cancelled(card))
+            }
+            Answer::Success(card) => {
+                tracing::warn!(returned = %card.card_id, "GO Cards answered with another card");
+                Err(GoCardsError::Malformed)
+            }
+            Answer::Refused {
+                status,
+                failure,
+                body,
+            } => {
+                match body
+                    .card_status()
+                    .filter(|_| status == StatusCode::CONFLICT)
+                {
+                    Some(status) => Ok(CancelReply::TooLate { status }),
+                    None => Err(failure),
+                }
+            }
+        }
     }
 
     /// Fetches a fresh token with these settings, then makes one `/api` call
@@ -230,6 +298,20 @@ impl GoCardsClient {
         call: &ApiCall<'_>,
         what: &'static str,
     ) -> Result<T, GoCardsError> {
+        match self.call_api_answer(call, what).await? {
+            Answer::Success(value) => Ok(value),
+            Answer::Refused { failure, .. } => Err(failure),
+        }
+    }
+
+    /// `call_api`, but an error status comes back as [`Answer::Refused`] with its body, for a
+    /// caller that reads it (the `409` of cancel). Transport failures, unreadable success
+    /// replies and the `401` after the one retry are still `Err`.
+    async fn call_api_answer<T: DeserializeOwned>(
+        &self,
+        call: &ApiCall<'_>,
+        what: &'static str,
+    ) -> Result<Answer<T>, GoCardsError> {
         let mut refreshed = false;
         loop {
             let token = self.token().await?;
@@ -262,7 +344,7 @@ impl GoCardsClient {
                         tracing::warn!(method = %call.method, path = call.url.path(), status = status.as_u16(), duration_ms, ?failure, "GO Cards reply unusable")
                     }
                 }
-                return parsed;
+                return parsed.map(Answer::Success);
             }
             let retry_after = header_text(&response, RETRY_AFTER);
             let error_body = ErrorBody::read(response).await;
@@ -276,7 +358,14 @@ impl GoCardsClient {
                 ?failure,
                 "GO Cards answered with an error"
             );
-            return Err(failure);
+            if status == StatusCode::UNAUTHORIZED {
+                return Err(failure);
+            }
+            return Ok(Answer::Refused {
+                status,
+                failure,
+                body: error_body,
+            });
         }
     }
 
@@ -310,6 +399,59 @@ impl GoCardsClient {
             .send()
             .await
             .map_err(|error| transport_error(&error))
+    }
+}
+
+/// How an `/api/*` call was answered, short of a transport failure.
+enum Answer<T> {
+    Success(T),
+    /// A non-success status, its error, and the error body (best effort).
+    Refused {
+        status: StatusCode,
+        failure: GoCardsError,
+        body: ErrorBody,
+    },
+}
+
+/// The body of `POST /api/card/{cardId}/cancel`.
+#[derive(serde::Serialize)]
+struct CancelBody<'a> {
+    reason: &'a str,
+}
+
+/// The cursors one walk of `GET /api/cards` has read. Cursors only move forward in the
+/// contract, so a `next` among them (A→B→A) sends the walk back to a page it has read, and
+/// following it would loop for ever under a live lease. `changed_cards` itself only catches
+/// a `next` equal to the cursor asked with.
+#[derive(Debug, Default)]
+pub struct CursorTrail {
+    seen: HashSet<ListCursor>,
+}
+
+/// A listing `next` that goes back to a page this walk has read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("GO Cards sent the listing back to a page it had already sent (cursor {cursor})")]
+pub struct CursorLoop {
+    /// The repeated cursor, as JSON.
+    pub cursor: String,
+}
+
+impl CursorTrail {
+    /// A walk that starts by reading the page after `cursor`.
+    pub fn starting_at(cursor: &ListCursor) -> CursorTrail {
+        CursorTrail {
+            seen: HashSet::from([cursor.clone()]),
+        }
+    }
+
+    /// Notes `next` as the page to read next; `Err` when the walk has read it already.
+    pub fn advance(&mut self, next: &ListCursor) -> Result<(), CursorLoop> {
+        if self.seen.insert(next.clone()) {
+            return Ok(());
+        }
+        Err(CursorLoop {
+            cursor: serde_json::to_string(next).unwrap_or_else(|_| format!("{next:?}")),
+        })
     }
 }
 
@@ -378,5 +520,31 @@ mod erased {
         fn to_json(&self) -> serde_json::Result<Vec<u8>> {
             serde_json::to_vec(self)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn after(card_id: &str) -> ListCursor {
+        ListCursor {
+            updated_since: None,
+            after_card_id: Some(card_id.to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_cursor_trail_moves_on_and_catches_a_loop() {
+        let mut trail = CursorTrail::starting_at(&ListCursor::default());
+        assert_eq!(trail.advance(&after("A")), Ok(()));
+        assert_eq!(trail.advance(&after("B")), Ok(()));
+        let looped = trail.advance(&after("A")).err();
+        assert_eq!(
+            looped.map(|e| e.cursor),
+            Some(r#"{"updatedSince":null,"afterCardId":"A"}"#.to_owned())
+        );
+        // Back to the start is a loop too.
+        assert!(trail.advance(&ListCursor::default()).is_err());
     }
 }

@@ -12,9 +12,13 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// The error of every GO Cards call. The card is never changed by a failed call.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GoCardsError {
-    /// `400` (and other client errors with no better match): GO Cards refused the request.
+    /// `400`: GO Cards refused the request.
     #[error("GO Cards answered 400 bad request")]
     BadRequest,
+    /// Another client error (405, 413, 422, …), often from a proxy in front of GO Cards:
+    /// refused, but not a verdict of GO Cards on the request itself.
+    #[error("GO Cards answered {status}")]
+    ClientError { status: u16 },
     /// Wrong client id or secret, or `401` again after the one token refresh and retry.
     #[error("GO Cards rejected the client credentials or the token")]
     Unauthorized,
@@ -57,6 +61,10 @@ impl GoCardsError {
             GoCardsError::BadRequest => {
                 "GO Cards refused the request as invalid. The card is unchanged.".to_owned()
             }
+            GoCardsError::ClientError { status } => format!(
+                "GO Cards refused the request (error {status}). The card is unchanged; \
+                 if it keeps happening, ask an admin to check the GO Cards connection."
+            ),
             GoCardsError::Unauthorized => "GO Cards rejected the client credentials. \
                  Ask an admin to check the GO Cards connection."
                 .to_owned(),
@@ -103,6 +111,17 @@ impl GoCardsError {
         )
     }
 
+    /// Whether this is how a GO Cards outage looks, rather than a problem of one card: no
+    /// connection, no answer in time, or a 5xx (or other unexpected status). The sync stops
+    /// polling after a run of these (`SYNC_MAX_CONSECUTIVE_FAILURES`). A `429`, a bad reply,
+    /// or a 4xx is an answer, and does not count.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            GoCardsError::Unreachable | GoCardsError::Timeout | GoCardsError::ServerError { .. }
+        )
+    }
+
     /// The error for a non-success status of an `/api/*` reply. `401` is handled by the
     /// caller (refresh and retry once) but maps to `Unauthorized` here too. Client errors
     /// without a row of their own count as `BadRequest`; redirects (not followed) and
@@ -117,7 +136,8 @@ impl GoCardsError {
             429 => GoCardsError::RateLimited {
                 retry_after: parse_retry_after(retry_after, Utc::now()),
             },
-            400..=499 => GoCardsError::BadRequest,
+            400 => GoCardsError::BadRequest,
+            402 | 405..=407 | 411..=428 | 430..=499 => GoCardsError::ClientError { status },
             _ => GoCardsError::ServerError { status },
         }
     }
@@ -273,7 +293,7 @@ mod tests {
         );
         assert_eq!(
             GoCardsError::from_status(418, None),
-            GoCardsError::BadRequest
+            GoCardsError::ClientError { status: 418 }
         );
     }
 

@@ -1,10 +1,11 @@
 //! The GO Cards client (see shared/spec/gocards-api.md).
 //!
-//! - [`GoCardsClient`]: the calls, the token cache and the retry on `401` (`client`, `token`).
+//! - [`GoCardsClient`]: the calls, the token cache and the retry on `401` (`client`, `token`);
+//!   [`CursorTrail`] catches a listing whose cursors loop.
 //! - [`GoCardsConfig`]: connection settings, checked when the client is built (`config`).
 //! - [`GoCardsError`]: every failure, with the operator's message (`error`).
 //! - The wire types: [`CardInfo`], [`ListCursor`], [`ChangedCardsPage`], [`OrderRequest`],
-//!   [`OrderReply`] (`types`).
+//!   [`OrderReply`], [`Article`], [`CancelReply`] (`types`).
 //! - `transport`: the 1 MiB body cap and the mapping of transport failures.
 
 mod client;
@@ -14,10 +15,11 @@ mod token;
 mod transport;
 mod types;
 
-pub use client::{GoCardsClient, IDEMPOTENCY_HEADER, ORGANISATION_HEADER};
+pub use client::{CursorLoop, CursorTrail, GoCardsClient, IDEMPOTENCY_HEADER, ORGANISATION_HEADER};
 pub use config::GoCardsConfig;
 pub use error::{parse_retry_after, GoCardsError, DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER};
 pub use transport::MAX_BODY_BYTES;
 pub use types::{
-    CardInfo, ChangedCardsPage, DeliveryAddress, ListCursor, OrderReply, OrderRequest, OrderedCard,
+    Article, ArticleList, CancelReply, CardInfo, ChangedCardsPage, DeliveryAddress, ListCursor,
+    OrderReply, OrderRequest, OrderedCard,
 };

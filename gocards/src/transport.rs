@@ -57,6 +57,10 @@ pub(crate) struct ErrorBody {
     pub message: Option<String>,
     #[serde(default)]
     pub correlation_id: Option<String>,
+    /// The card's status, in the `409` of `POST /api/card/{cardId}/cancel`. Any JSON, so a
+    /// number here does not make the rest unreadable.
+    #[serde(default)]
+    pub status: Option<serde_json::Value>,
 }
 
 impl ErrorBody {
@@ -69,6 +73,16 @@ impl ErrorBody {
             Ok(Ok(bytes)) => serde_json::from_slice(&bytes).unwrap_or_default(),
             _ => ErrorBody::default(),
         }
+    }
+
+    /// `status` when it is a non-empty string.
+    pub fn card_status(&self) -> Option<desk_core::domain::GoCardsStatus> {
+        self.status
+            .as_ref()
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|status| !status.is_empty())
+            .map(desk_core::domain::GoCardsStatus::parse)
     }
 
     /// The fields, shortened, for a log line.

@@ -10,6 +10,11 @@
 //!
 //! The search is the operator's usual one: a status (Ordered, In production or Any, a third
 //! each) plus a last-name prefix of 1 to 3 letters, page 1 of 50, sorted by card ID.
+//!
+//! Then Search for User over the holders (one per demo card: 1,000,000 by default): a
+//! last-name prefix of 1, 2 and 3 letters, each measured on its own, page 1 of 50 sorted by
+//! Name (the list's default), with each row's card states; the bare SQL, the service call
+//! and the HTTP endpoint. `BENCH_USER_SORTS=1` also times the Email and Employee ID sorts.
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +23,7 @@ use rand::{Rng, SeedableRng};
 
 use backend::db::Db;
 use desk_core::domain::CardState;
-use desk_core::model::{CardSearch, Sort};
+use desk_core::model::{CardSearch, HolderSearch, HolderSort, HolderSortColumn, Sort};
 
 mod support;
 
@@ -42,6 +47,97 @@ fn searches(n: usize) -> Vec<CardSearch> {
             ..Default::default()
         })
         .collect()
+}
+
+/// Last-name prefixes for the user search, by length.
+const USER_PREFIXES: [&[&str]; 3] = [
+    &[
+        "b", "a", "j", "k", "n", "e", "l", "o", "p", "s", "g", "h", "ö", "å", "w", "f", "d", "m",
+        "y", "c",
+    ],
+    &[
+        "be", "an", "jo", "ka", "ni", "er", "la", "ol", "pe", "sv", "gu", "ha", "ös", "åk", "li",
+        "lu", "st", "sj", "ho", "ch",
+    ],
+    &[
+        "ber", "and", "joh", "kar", "nil", "eri", "lar", "ols", "per", "sve", "gus", "pet", "öst",
+        "åke", "lin", "lun", "str", "sjö", "hol", "che",
+    ],
+];
+
+fn user_searches(n: usize, letters: usize, column: HolderSortColumn) -> Vec<HolderSearch> {
+    let mut rng = StdRng::seed_from_u64(11 + letters as u64);
+    let prefixes = USER_PREFIXES[letters - 1];
+    (0..n)
+        .map(|_| HolderSearch {
+            last_name: prefixes[rng.random_range(0..prefixes.len())].to_owned(),
+            page: 1,
+            sort: HolderSort {
+                column,
+                descending: rng.random_bool(0.5) && column != HolderSortColumn::Name,
+            },
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// Times the user search `work` three ways: the bare SQL, `Db::search_holders` (the SQL
+/// plus each row's card states) and the server function over HTTP.
+async fn bench_users(
+    db: &Db,
+    bench: &support::BenchApp,
+    label: &str,
+    work: &[HolderSearch],
+) -> anyhow::Result<()> {
+    for s in work.iter().take(20) {
+        db.search_holders(s).await?;
+    }
+    let mut raw = Vec::with_capacity(work.len());
+    for s in work {
+        let started = Instant::now();
+        let (sql, binds) = Db::holder_search_sql(s);
+        let rows = backend::on_pool!(db, pool => {
+            let mut q = sqlx::query(&sql);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.fetch_all(pool).await.map(|r| r.len())
+        })?;
+        raw.push(started.elapsed());
+        std::hint::black_box(rows);
+    }
+    let mut service = Vec::with_capacity(work.len());
+    for s in work {
+        let started = Instant::now();
+        let page = db.search_holders(s).await?;
+        service.push(started.elapsed());
+        std::hint::black_box(page);
+    }
+    let mut endpoint = Vec::with_capacity(work.len());
+    for s in work {
+        let request = testkit::desk::server_fn_request(
+            &bench.http,
+            &bench.base,
+            Some(&bench.cookie),
+            &app::api::SearchUsers { search: s.clone() },
+        );
+        let started = Instant::now();
+        let res = request.send().await?;
+        let status = res.status();
+        let bytes = res.bytes().await?;
+        endpoint.push(started.elapsed());
+        if !status.is_success() {
+            anyhow::bail!(
+                "user search failed: {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+    println!("{label}");
+    report("  raw SQL", raw);
+    report("  service", service);
+    report("  HTTP endpoint", endpoint);
+    Ok(())
 }
 
 fn report(label: &str, mut times: Vec<Duration>) -> Duration {
@@ -148,5 +244,21 @@ async fn main() -> anyhow::Result<()> {
         "endpoint p50 / raw SQL p50 = {:.2}",
         endpoint_p50.as_secs_f64() / raw_p50.as_secs_f64()
     );
+
+    println!("\nSearch for User ({} holders)", db.count_holders().await?);
+    let mut columns = vec![HolderSortColumn::Name];
+    if std::env::var("BENCH_USER_SORTS").as_deref() == Ok("1") {
+        columns.extend([HolderSortColumn::Email, HolderSortColumn::EmployeeId]);
+    }
+    for column in columns {
+        for letters in 1..=3 {
+            let work = user_searches(iterations, letters, column);
+            let label = format!(
+                "last name, {letters} letter(s), sorted by {}",
+                column.header()
+            );
+            bench_users(&db, &bench, &label, &work).await?;
+        }
+    }
     Ok(())
 }

@@ -1,9 +1,15 @@
 //! The `server` binary's library: the axum router, the command line, configuration, start-up,
-//! the sync scheduler and the webhook route. The simulator is the `gocards-sim` crate.
+//! the sync scheduler, retention and the webhook route. The simulator is the `gocards-sim`
+//! crate.
 
 pub mod cli;
 pub mod config;
+pub mod export;
+pub mod origin;
+pub mod outage;
+pub mod retention;
 pub mod router;
 pub mod scheduler;
 pub mod startup;
+pub mod timeouts;
 pub mod webhook;

@@ -1,8 +1,9 @@
-//! The HTTP surface: Leptos pages and server functions, health checks, log-out, and the
-//! layers every request passes (sessions, log-in, same-origin check, error statuses).
+//! The HTTP surface: Leptos pages and server functions, health checks, log-out, the CSV
+//! downloads (`export`), and the layers every request passes (timeouts, security headers,
+//! same-origin check, database outage replies, sessions, log-in).
 
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -20,14 +21,27 @@ use app::{shell, App};
 use backend::auth::{AuthSession, DeskAuth, DeskSessionStore};
 use backend::AppState;
 
+use crate::origin::PublicOrigin;
+use crate::timeouts::RequestTimeouts;
+
+/// `Strict-Transport-Security` when cookies are marked secure (the desk is served over
+/// HTTPS): browsers then use HTTPS for a year. Without `includeSubDomains`, since other
+/// hosts under the desk's domain are not the desk's to decide.
+const HSTS: &str = "max-age=31536000";
+
 /// What the router needs besides the app state.
 #[derive(Clone)]
 pub struct WebSettings {
     pub leptos: LeptosOptions,
     pub session_idle: std::time::Duration,
+    /// `SESSION_MAX_HOURS`: a session ends this long after its log-in, however busy.
+    pub session_max_age: std::time::Duration,
     pub cookie_secure: bool,
     /// 64 bytes that sign the session cookie.
     pub cookie_key: Key,
+    /// `PUBLIC_ORIGIN`: what `Origin` must be; unset, the request's own authority.
+    pub public_origin: Option<PublicOrigin>,
+    pub timeouts: RequestTimeouts,
 }
 
 pub const SESSION_COOKIE: &str = "carddesk.sid";
@@ -49,14 +63,17 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
     // Push an active session's expiry back at most this often (a tenth of the idle time,
     // at most a minute), so sessions end after that much inactivity without a write per request.
     let touch_every = (web.session_idle / 10).min(std::time::Duration::from_secs(60));
+    let max_age = web.session_max_age;
+    let log_ins = std::sync::Arc::new(tokio::sync::Semaphore::new(LOG_INS_AT_ONCE));
     let options = web.leptos.clone();
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(crate::outage::readyz))
         .route("/logout", post(logout))
         .merge(crate::webhook::routes())
+        .merge(crate::export::routes())
         .leptos_routes_with_context(
             &options,
             routes,
@@ -69,12 +86,26 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .layer(middleware::from_fn(require_login))
-        .layer(middleware::from_fn(move |session, request, next| {
-            touch_session(session, request, next, touch_every)
+        .layer(middleware::from_fn(move |auth, request, next| {
+            session_policy(auth, request, next, touch_every, max_age)
         }))
         .layer(auth)
-        .layer(middleware::from_fn(same_origin_only))
+        .layer(middleware::from_fn({
+            let db = state.db.clone();
+            move |request, next| {
+                crate::outage::unavailable_database_is_503(db.clone(), request, next)
+            }
+        }))
+        .layer(middleware::from_fn({
+            let public = web.public_origin.clone();
+            move |request, next| crate::origin::same_origin_only(public.clone(), request, next)
+        }))
         .layer(axum::Extension(state.clone()))
+        // Inside the header layers, so that a timed-out request's reply carries them too.
+        .layer(middleware::from_fn({
+            let limits = web.timeouts;
+            move |request, next| crate::timeouts::bounded(limits, request, next)
+        }))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -87,18 +118,15 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            web.cookie_secure.then(|| HeaderValue::from_static(HSTS)),
+        ))
+        .layer(middleware::from_fn(move |request, next| {
+            one_of_few_log_ins(request, next, log_ins.clone())
+        }))
         .layer(TraceLayer::new_for_http());
     Ok(app)
-}
-
-async fn readyz(axum::Extension(state): axum::Extension<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
-    }
 }
 
 async fn logout(mut auth: AuthSession) -> Response {
@@ -110,35 +138,85 @@ async fn logout(mut auth: AuthSession) -> Response {
 
 const TOUCHED_KEY: &str = "touched_ms";
 
-/// tower-sessions saves a session only when it changes, so without this a session would end
-/// `SESSION_IDLE_MINUTES` after log-in however busy its user, and touching it on every request
-/// would add a write to each one. This marks a logged-in session as changed at most once per
-/// `every`, so it is saved with a new expiry.
-async fn touch_session(
-    session: tower_sessions::Session,
-    request: Request,
+/// What a session may do, on every request:
+/// - A logged-in session older than `max_age` (`SESSION_MAX_HOURS`) is logged out.
+/// - A session that names a user who may no longer log in (disabled, or unknown) is ended,
+///   not kept alive: axum-login keeps such a session's data, so it would live on.
+/// - tower-sessions saves a session only when it changes, so without this a session would end
+///   `SESSION_IDLE_MINUTES` after log-in however busy its user, and touching it on every
+///   request would add a write to each one. A logged-in session is marked as changed at most
+///   once per `every`, so it is saved with a new expiry.
+async fn session_policy(
+    mut auth: AuthSession,
+    mut request: Request,
     next: Next,
     every: std::time::Duration,
+    max_age: std::time::Duration,
 ) -> Response {
-    if !session.is_empty().await {
-        let now = chrono::Utc::now().timestamp_millis();
-        let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
-        let last: Option<i64> = session.get(TOUCHED_KEY).await.ok().flatten();
-        if last.is_none_or(|t| now - t >= every_ms) {
-            if let Err(e) = session.insert(TOUCHED_KEY, now).await {
-                tracing::warn!(error = %e, "could not refresh the session expiry");
+    if auth.user.is_some() {
+        if backend::auth::outlived(&auth.session, max_age).await {
+            tracing::info!("session reached SESSION_MAX_HOURS; logged out");
+            if let Err(e) = auth.logout().await {
+                tracing::warn!(error = %e, "could not end an outlived session");
             }
+            // Later extractors read the session from the request: it is anonymous now.
+            if let Some(seen) = request.extensions_mut().get_mut::<AuthSession>() {
+                seen.user = None;
+            }
+        } else {
+            let session = &auth.session;
+            let now = chrono::Utc::now().timestamp_millis();
+            let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+            let last: Option<i64> = session.get(TOUCHED_KEY).await.ok().flatten();
+            if last.is_none_or(|t| now - t >= every_ms) {
+                if let Err(e) = session.insert(TOUCHED_KEY, now).await {
+                    tracing::warn!(error = %e, "could not refresh the session expiry");
+                }
+            }
+        }
+    } else if !auth.session.is_empty().await {
+        if let Err(e) = auth.session.flush().await {
+            tracing::warn!(error = %e, "could not end the session of a disabled user");
         }
     }
     next.run(request).await
+}
+
+/// Log-in requests handled at once; the rest wait in line (a connection and a request head
+/// each) instead of each holding a session, a server-function context and a database query.
+const LOG_INS_AT_ONCE: usize = 32;
+/// How long a log-in waits in that line before it is answered "busy".
+const LOG_IN_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Bounds the log-ins in progress, so that a flood of them costs memory by the few, not by
+/// the thousand; everything else passes straight through.
+async fn one_of_few_log_ins(
+    request: Request,
+    next: Next,
+    log_ins: std::sync::Arc<tokio::sync::Semaphore>,
+) -> Response {
+    if request.uri().path() != "/api/login" {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(LOG_IN_QUEUE_WAIT, log_ins.acquire_owned()).await {
+        Ok(Ok(_permit)) => next.run(request).await,
+        _ => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "The desk is busy; try again in a moment.",
+        )
+            .into_response(),
+    }
 }
 
 /// Paths anyone may reach; everything else needs a session.
 fn is_public(path: &str) -> bool {
     matches!(path, "/login" | "/healthz" | "/readyz" | "/favicon.ico" | "/logout")
         || path.starts_with("/pkg/")
-        // Server functions answer 401 themselves; webhooks are guarded by their signature.
+        // Server functions and the CSV downloads answer 401 themselves; webhooks are guarded
+        // by their signature.
         || path.starts_with("/api/")
+        || path.starts_with("/export/")
         || path.starts_with("/webhooks/")
 }
 
@@ -165,45 +243,4 @@ async fn require_login(auth: AuthSession, request: Request, next: Next) -> Respo
         }
     }
     next.run(request).await
-}
-
-/// Refuses a state-changing request that a browser sent from another origin.
-async fn same_origin_only(request: Request, next: Next) -> Response {
-    let method = request.method();
-    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe || request.uri().path().starts_with("/webhooks/") {
-        return next.run(request).await;
-    }
-    if !is_same_origin(request.headers()) {
-        tracing::warn!(path = %request.uri().path(), "refused a cross-origin request");
-        return (
-            StatusCode::FORBIDDEN,
-            "Cross-origin requests are refused. Use the app from its own address.",
-        )
-            .into_response();
-    }
-    next.run(request).await
-}
-
-/// A request is same-origin when its `Origin` (if any) names the host it was sent to, and
-/// the browser does not flag it as cross-site.
-pub fn is_same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site != "same-origin" && site != "none" {
-            return false;
-        }
-    }
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
-    };
-    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let authority = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    authority == Some(host)
 }

@@ -1,13 +1,15 @@
 //! The batch sync's scheduler: every tick (or when "Run now" wakes it) it asks the database
 //! whether a run is due, and runs it if this process gets the lease. Every replica runs one;
-//! the lease in the database makes sure only one of them runs at a time.
+//! the lease in the database makes sure only one of them runs at a time. It ends when the
+//! process shuts down (`SyncHandle::shut_down`), once a run in progress has stopped.
 
 use backend::db::now_ms;
 use backend::sync::{self, duration_ms};
 use backend::AppState;
 
 /// Starts the scheduler in the background. The first scheduled run comes one interval
-/// after start (unless another replica already scheduled one sooner).
+/// after start (unless another replica already scheduled one sooner). The handle resolves
+/// after a shutdown, once the sync has stopped.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let settings = state.sync.settings().clone();
@@ -34,11 +36,15 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             tokio::select! {
                 () = tokio::time::sleep(settings.tick) => {}
                 () = state.sync.woken() => {}
+                () = state.sync.stopping() => break,
             }
             let client = state.gocards.current();
+            // On a shutdown a running sync stops by itself (it watches the same flag) and
+            // hands its lease back before this returns.
             if let Err(error) = sync::run_if_due(&state.db, &client, &state.sync).await {
                 tracing::error!(%error, "batch sync could not run");
             }
         }
+        tracing::info!("batch sync scheduler stopped");
     })
 }

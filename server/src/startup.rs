@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use leptos::config::LeptosOptions;
@@ -13,6 +14,7 @@ use tower_sessions::cookie::Key;
 
 use backend::db::cards::CardRow;
 use backend::db::Db;
+use backend::services::manual_attempts::ManualAttempts;
 use backend::settings::{self, GoCardsSettings, SettingsCipher};
 use backend::sync::SyncHandle;
 use backend::{AppState, GoCardsHandle};
@@ -85,12 +87,19 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
         }
     };
 
-    if first_start {
+    if first_start && demo_mode {
         create_demo_users(&db).await?;
-        if demo_mode && db.count_cards().await? == 0 {
+        if db.count_cards().await? == 0 {
             crate::cli::seed::seed_cards(&db, 200).await?;
-            tracing::info!("first start in demo mode: seeded 200 demo cards and enabled Update card order on Ordered and In production");
+            tracing::info!("first start in demo mode: seeded 200 demo cards and enabled Update card order and Abort card order on Ordered and In production, and Order card on Users › User");
         }
+    }
+    if first_start && !demo_mode {
+        // Outside demo mode no account is made by itself (a password printed to a container
+        // log would outlive everyone's memory of it).
+        tracing::warn!(
+            "no user accounts yet: create the first admin with `server user add NAME --role admin`"
+        );
     }
     if let Some((sim, _)) = &simulator {
         let open = db.open_orders().await?;
@@ -112,7 +121,13 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
         db: db.clone(),
         sync: SyncHandle::new(config.sync.clone()),
         login_throttle: Default::default(),
+        trusted_proxies: config.trusted_proxies.clone().into(),
+        manual_attempts: Arc::new(ManualAttempts::per_second(
+            config.manual_attempts_per_second,
+        )),
         webhook_secret,
+        order_default_country: config.order_default_country.clone(),
+        jobs: backend::jobs::JobsHandle::new(config.job_concurrency),
         gocards: if demo_mode {
             GoCardsHandle::new_simulator(client)
         } else {
@@ -134,17 +149,60 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
     let web = WebSettings {
         leptos,
         session_idle: config.session_idle,
+        session_max_age: config.session_max_age,
         cookie_secure: config.cookie_secure,
         cookie_key: cookie_key(config)?,
+        public_origin: config.public_origin.clone(),
+        timeouts: config.timeouts,
     };
     let router = router::build(state.clone(), web).await?;
+    // Jobs left running by a process that died: on SQLite (one process per file, and this
+    // one is starting) every one of them; on PostgreSQL those whose lease lapsed, and from
+    // then on every lease period.
+    let on_sqlite = matches!(db.kind(), backend::db::DbKind::Sqlite);
+    backend::services::jobs::interrupt_orphans(&db, on_sqlite).await?;
+    spawn_job_sweep(db.clone());
     let scheduler = crate::scheduler::spawn(state.clone());
+    spawn_throttle_pruning(state.login_throttle.clone());
+    crate::retention::spawn(db.clone(), config.retention.clone());
     Ok(Running {
         router,
         state,
         simulator,
         scheduler,
     })
+}
+
+/// Every minute, the log-in throttle forgets what no longer matters, so that a stream of
+/// made-up names and addresses cannot fill the memory.
+/// Marks Interrupted, every lease period, the jobs of replicas that died.
+fn spawn_job_sweep(db: backend::db::Db) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(backend::jobs::JOB_LEASE);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if let Err(error) = backend::services::jobs::interrupt_orphans(&db, false).await {
+                tracing::warn!(%error, "could not look for interrupted jobs");
+            }
+        }
+    });
+}
+
+fn spawn_throttle_pruning(throttle: std::sync::Arc<backend::throttle::LoginThrottle>) {
+    let weak = std::sync::Arc::downgrade(&throttle);
+    drop(throttle);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            match weak.upgrade() {
+                Some(throttle) => throttle.prune(),
+                None => return,
+            }
+        }
+    });
 }
 
 impl Running {
@@ -194,8 +252,8 @@ pub fn card_info_for(card: &CardRow) -> CardInfo {
     }
 }
 
-/// On the very first start: the demo users `admin` and `operator`, with generated
-/// passwords printed once.
+/// On the very first start in demo mode: the demo users `admin` and `operator`, with
+/// generated passwords printed once.
 async fn create_demo_users(db: &Db) -> anyhow::Result<()> {
     let mut lines = Vec::new();
     for (name, role) in [("admin", Role::Admin), ("operator", Role::Operator)] {
@@ -242,12 +300,27 @@ fn settings_key(config: &Config) -> anyhow::Result<SecretString> {
     }
 }
 
+/// Reads a key file, or makes one when there is none. A file that holds a key too short is
+/// an error, never replaced: what was encrypted or signed with it would be lost silently.
 pub fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        let existing = existing.trim().to_owned();
-        if existing.len() >= 32 {
-            return Ok(existing);
+    match std::fs::read_to_string(path) {
+        Ok(existing) => {
+            let existing = existing.trim();
+            if existing.len() >= crate::config::MIN_KEY_BYTES {
+                return Ok(existing.to_owned());
+            }
+            anyhow::bail!(
+                "{} holds a key of {} bytes; at least {} are needed. It is not replaced, as \
+                 data may depend on it: put the right key back, or set the matching variable \
+                 (SESSION_SECRET or SETTINGS_KEY). Deleting the file makes a new key, and \
+                 secrets stored with the old one become unreadable.",
+                path.display(),
+                existing.len(),
+                crate::config::MIN_KEY_BYTES
+            );
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

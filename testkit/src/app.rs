@@ -35,6 +35,9 @@ pub fn test_config(data: PathBuf) -> Config {
         timeout_ms: Some(1500),
         ..GoCardsEnv::default()
     };
+    // Tests call Update card order faster than any operator; the limit has tests of its own
+    // (`manual_attempts`), which set it back.
+    config.manual_attempts_per_second = 1000;
     // The scheduler acts only when woken ("Run now"); tests run the sync themselves.
     config.sync.tick = Duration::from_secs(3600);
     config.sync.retry = backend::sync::RetryPolicy {
@@ -45,14 +48,15 @@ pub fn test_config(data: PathBuf) -> Config {
     config
 }
 
-/// Cards every app test starts with: two open orders, one produced.
+/// Cards every app test starts with: two open orders, one produced, for three people.
 pub fn cards() -> Vec<NewCard> {
     let card = |id: &str, first: &str, last: &str, state| NewCard {
         card_id: id.into(),
         first_name: first.into(),
         last_name: last.into(),
         email: format!("{}@example.org", first.to_lowercase()),
-        employee_id: "E1".into(),
+        // One employee ID a person: the same ID would make them one user.
+        employee_id: format!("E-{}", last.to_lowercase()),
         state,
         ordered_at: Some(1_763_000_000_000),
     };

@@ -22,35 +22,35 @@ enum Cleanup {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Cleanup::Postgres(name) = &self.cleanup {
-            let name = name.clone();
-            let db = self.db.clone();
-            // Drop runs inside the test's runtime; use a thread with its own.
-            let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                // The pool belongs to the test's runtime; FORCE ends its connections.
-                drop(db);
-                rt.block_on(async move {
-                    if let Ok(admin) = sqlx::PgPool::connect(PG_ADMIN_URL).await {
-                        let _ = sqlx::query(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .execute(&admin)
-                        .await;
-                        admin.close().await;
-                    }
-                });
-            })
-            .join();
+            // The pool belongs to the test's runtime; FORCE ends its connections.
+            drop_database(name.clone());
         }
         if let Cleanup::Sqlite(dir) = &self.cleanup {
             let _ = dir.path();
         }
     }
+}
+
+/// Drops a test database on the shared server, ending its connections.
+fn drop_database(name: String) {
+    // Drop runs inside the test's runtime; use a thread with its own.
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            if let Ok(admin) = sqlx::PgPool::connect(PG_ADMIN_URL).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&admin)
+                    .await;
+                admin.close().await;
+            }
+        });
+    })
+    .join();
 }
 
 pub async fn sqlite() -> TestDb {
@@ -69,6 +69,42 @@ pub async fn sqlite() -> TestDb {
 /// reachable and `REQUIRE_POSTGRES` is not set. With `REQUIRE_POSTGRES=1`, unreachable
 /// PostgreSQL fails the test.
 pub async fn postgres() -> Option<TestDb> {
+    let NewDatabase { url, name } = new_postgres_database().await?;
+    let db = Db::connect(&url, 8).await.expect("open postgres");
+    Some(TestDb {
+        db,
+        url,
+        name: "postgres",
+        cleanup: Cleanup::Postgres(name),
+    })
+}
+
+/// A new, empty PostgreSQL database (no schema yet), dropped with this value: for tests of
+/// what happens on a first start.
+pub struct EmptyPostgres {
+    pub url: String,
+    name: String,
+}
+
+impl Drop for EmptyPostgres {
+    fn drop(&mut self) {
+        drop_database(self.name.clone());
+    }
+}
+
+/// [`EmptyPostgres`], or `None` like [`postgres`].
+pub async fn empty_postgres() -> Option<EmptyPostgres> {
+    let NewDatabase { url, name } = new_postgres_database().await?;
+    Some(EmptyPostgres { url, name })
+}
+
+/// A database just created on the shared server; its owner drops it.
+struct NewDatabase {
+    url: String,
+    name: String,
+}
+
+async fn new_postgres_database() -> Option<NewDatabase> {
     let admin = match sqlx::PgPool::connect(PG_ADMIN_URL).await {
         Ok(pool) => pool,
         Err(e) => {
@@ -86,11 +122,5 @@ pub async fn postgres() -> Option<TestDb> {
         .expect("create test database");
     admin.close().await;
     let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-    let db = Db::connect(&url, 8).await.expect("open postgres");
-    Some(TestDb {
-        db,
-        url,
-        name: "postgres",
-        cleanup: Cleanup::Postgres(name),
-    })
+    Some(NewDatabase { url, name })
 }

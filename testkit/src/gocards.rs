@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use desk_core::domain::{CardId, GoCardsStatus};
-use gocards::{CardInfo, GoCardsClient, GoCardsConfig};
-use gocards_sim::{SimConfig, Simulator};
+use gocards::{CardInfo, DeliveryAddress, GoCardsClient, GoCardsConfig, OrderRequest};
+use gocards_sim::{SimConfig, SimOrder, Simulator};
 use secrecy::SecretString;
 
 pub const CLIENT_ID: &str = "test-client";
@@ -94,6 +94,42 @@ impl TestSim {
             .count()
     }
 
+    /// `GET /sim/orders`.
+    pub async fn sim_orders(&self) -> anyhow::Result<Vec<SimOrder>> {
+        let reply = self.http.get(self.url("/sim/orders")).send().await?;
+        anyhow::ensure!(
+            reply.status() == 200,
+            "/sim/orders answered {}",
+            reply.status()
+        );
+        Ok(reply.json().await?)
+    }
+
+    /// `POST` to an `/api` path by hand, with a live token and the organisation, an optional
+    /// `Idempotency-Key` and a raw JSON body. Returns the status and the body (`null` when
+    /// it is not JSON).
+    pub async fn post_api(
+        &self,
+        path: &str,
+        idempotency_key: Option<&str>,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        let token = self.raw_token().await?;
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&token)
+            .header(gocards::ORGANISATION_HEADER, ORGANISATION)
+            .json(body);
+        if let Some(key) = idempotency_key {
+            request = request.header(gocards::IDEMPOTENCY_HEADER, key);
+        }
+        let reply = request.send().await?;
+        let status = reply.status().as_u16();
+        let body = reply.json().await.unwrap_or(serde_json::Value::Null);
+        Ok((status, body))
+    }
+
     /// A live token, fetched by hand.
     pub async fn raw_token(&self) -> anyhow::Result<String> {
         let reply: serde_json::Value = self
@@ -139,6 +175,26 @@ pub fn card(n: u32, status: &str) -> CardInfo {
         delivered: None,
         activated: None,
         updated: None,
+    }
+}
+
+/// A valid order for `reference`: article `KSK-K11686X`, Anna Berg in Stockholm.
+pub fn order_request(reference: &str) -> OrderRequest {
+    let mut elements = BTreeMap::new();
+    elements.insert("FIRST_NAME".to_owned(), "Anna".to_owned());
+    elements.insert("LAST_NAME".to_owned(), "Berg".to_owned());
+    OrderRequest {
+        external_reference: reference.to_owned(),
+        article_id: "KSK-K11686X".to_owned(),
+        card_holder_email: "anna.berg@example.org".to_owned(),
+        card_elements: elements,
+        delivery_address: DeliveryAddress {
+            recipient: "Anna Berg".to_owned(),
+            address_one: "Storgatan 1".to_owned(),
+            postal_code: "111 22".to_owned(),
+            city: "Stockholm".to_owned(),
+            country_code: "SE".to_owned(),
+        },
     }
 }
 

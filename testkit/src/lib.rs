@@ -7,12 +7,14 @@
 //!   GO Cards replies the simulator cannot make.
 //! - `desk`: the desk over HTTP as the browser uses it: log-in and typed server-function calls.
 //! - `app`: the real app on a port-0 socket, with the built-in simulator.
+//! - `pg_cluster`: a PostgreSQL server of the test's own, which it can kill and restart.
 #![allow(dead_code)]
 
 pub mod app;
 pub mod db;
 pub mod desk;
 pub mod gocards;
+pub mod pg_cluster;
 
 #[doc(hidden)]
 pub use paste as __paste;

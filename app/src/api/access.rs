@@ -32,6 +32,28 @@ pub async fn auth_session() -> Result<AuthSession, Denied> {
     })
 }
 
+/// The client's address, from `X-Forwarded-For` when the connection comes from one of
+/// `TRUSTED_PROXIES`; `None` when the server runs without connection info (some tests).
+pub async fn client_address(app: &AppState) -> Option<std::net::IpAddr> {
+    use axum::extract::ConnectInfo;
+    let peer = leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .ok()?
+        .0
+        .ip();
+    let headers = leptos_axum::extract::<http::HeaderMap>().await.ok()?;
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    Some(backend::client_address::client_address(
+        peer,
+        &forwarded,
+        &app.trusted_proxies,
+    ))
+}
+
 /// The logged-in user, if any.
 pub async fn current_user() -> Result<Option<DeskUser>, Denied> {
     Ok(auth_session().await?.user)
@@ -39,7 +61,18 @@ pub async fn current_user() -> Result<Option<DeskUser>, Denied> {
 
 /// A logged-in operator or admin.
 pub async fn require_operator() -> Result<DeskUser, Denied> {
-    let user = current_user().await?.ok_or(Denied::Unauthenticated)?;
+    operator(current_user().await?)
+}
+
+/// A logged-in admin.
+pub async fn require_admin() -> Result<DeskUser, Denied> {
+    admin(current_user().await?)
+}
+
+/// The check of [`require_operator`] on a session's user, for a handler outside the
+/// server functions that has read the session itself (the CSV downloads).
+pub fn operator(user: Option<DeskUser>) -> Result<DeskUser, Denied> {
+    let user = user.ok_or(Denied::Unauthenticated)?;
     if user.role.can_operate() {
         Ok(user)
     } else {
@@ -47,9 +80,9 @@ pub async fn require_operator() -> Result<DeskUser, Denied> {
     }
 }
 
-/// A logged-in admin.
-pub async fn require_admin() -> Result<DeskUser, Denied> {
-    let user = current_user().await?.ok_or(Denied::Unauthenticated)?;
+/// The check of [`require_admin`] on a session's user.
+pub fn admin(user: Option<DeskUser>) -> Result<DeskUser, Denied> {
+    let user = user.ok_or(Denied::Unauthenticated)?;
     if user.role == Role::Admin {
         Ok(user)
     } else {

@@ -12,21 +12,14 @@ pub const HISTORY_ROWS: i64 = 200;
 #[server(endpoint = "search_cards", input = Json)]
 pub async fn search_cards(search: CardSearch) -> Result<SearchPage, SearchError> {
     use crate::api::access;
-    use crate::model::MAX_PAGE;
 
     access::require_operator().await?;
     let state = access::app_state()?;
+    // Too long a field or too deep a page: refused before the database is asked.
     search.validate().map_err(|e| SearchError::BadRequest {
         message: e.to_string(),
     })?;
     let page = search.page();
-    if page > MAX_PAGE {
-        return Ok(SearchPage {
-            rows: Vec::new(),
-            page,
-            has_next: false,
-        });
-    }
     let (rows, has_next) = state.db.search_cards(&search).await?;
     Ok(SearchPage {
         rows,
@@ -58,7 +51,9 @@ pub async fn card_profile(card_id: String) -> Result<CardDetail, CardError> {
         .into_iter()
         .filter(|p| p.applies_to(card_state))
         .collect();
+    let holder_id = state.db.holder_of_card(id.as_str()).await?;
     Ok(CardDetail {
+        holder_id,
         card_id: row.card_id,
         first_name: row.first_name,
         last_name: row.last_name,
@@ -96,6 +91,10 @@ pub async fn update_card_order(
 
     let user = access::require_operator().await?;
     let state = access::app_state()?;
+    // Over the operator's allowance: refused before any history row or GO Cards call.
+    if state.manual_attempts.check(user.id).is_err() {
+        return Err(UpdateCardOrderError::TooManyAttempts);
+    }
     let id = CardId::parse(&card_id).map_err(|e| UpdateCardOrderError::BadRequest {
         message: e.to_string(),
     })?;

@@ -3,8 +3,13 @@
 //! so a refusal is a 401/403/400/409, not a 500.
 //! The messages say what happened and what to do; internals stay in the server log.
 
+/// The sentence every reply says while the database cannot be reached: server functions
+/// (503), pages, and `/readyz`.
+pub const DATABASE_UNAVAILABLE: &str = "The database is unavailable; try again shortly.";
+
 /// Defines an operation's error enum with the variants every server function shares
-/// (no session, wrong role, unreadable request, network, server fault) plus its own, each
+/// (no session, wrong role, unreadable request, network, database unavailable, server
+/// fault) plus its own, each
 /// with its HTTP status: `#[error("...")] Variant { field: Type } => STATUS_NAME`.
 macro_rules! api_error {
     (
@@ -28,6 +33,8 @@ macro_rules! api_error {
             BadRequest { message: String },
             #[error("Could not reach the server. Check your connection and try again.")]
             Network,
+            #[error("{}", $crate::api::errors::DATABASE_UNAVAILABLE)]
+            Unavailable,
             #[error("Something went wrong on the server. Try again; if it keeps happening, tell an admin.")]
             Internal,
             $(
@@ -49,6 +56,7 @@ macro_rules! api_error {
                     $name::Unauthenticated => http::StatusCode::UNAUTHORIZED,
                     $name::Forbidden => http::StatusCode::FORBIDDEN,
                     $name::BadRequest { .. } => http::StatusCode::BAD_REQUEST,
+                    $name::Unavailable => http::StatusCode::SERVICE_UNAVAILABLE,
                     $name::Network | $name::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
                     $( $name::$variant { .. } => http::StatusCode::$status, )*
                 }
@@ -100,9 +108,15 @@ macro_rules! api_error {
             }
         }
 
+        /// A storage error: [`Self::Unavailable`] when the database cannot answer now (an
+        /// outage: worth trying again), else [`Self::Internal`].
         #[cfg(feature = "ssr")]
         impl From<sqlx::Error> for $name {
             fn from(err: sqlx::Error) -> Self {
+                if backend::db::is_unavailable(&err) {
+                    tracing::warn!(error = %err, operation = stringify!($name), "the database is unavailable");
+                    return $name::Unavailable;
+                }
                 tracing::error!(error = %err, operation = stringify!($name), "storage error");
                 $name::Internal
             }
@@ -141,6 +155,8 @@ api_error! {
         InvalidCredentials => UNAUTHORIZED,
         #[error("Too many failed attempts. Wait {retry_after_secs} s and try again.")]
         Throttled { retry_after_secs: u64 } => TOO_MANY_REQUESTS,
+        #[error("The desk is busy; try again in a moment.")]
+        Busy => SERVICE_UNAVAILABLE,
     }
 }
 
@@ -170,6 +186,56 @@ api_error! {
         ChangedMeanwhile => CONFLICT,
         #[error("{message}")]
         GoCards { message: String } => BAD_GATEWAY,
+        #[error("Too many attempts; wait a moment.")]
+        TooManyAttempts => TOO_MANY_REQUESTS,
+    }
+}
+
+api_error! {
+    /// Opening Order card's dialog.
+    pub enum OrderOptionsError {
+        #[error("No user {user_id} exists. Search again.")]
+        NotFound { user_id: i64 } => NOT_FOUND,
+    }
+}
+
+api_error! {
+    /// Running "Order card".
+    pub enum OrderCardError {
+        #[error("No user {user_id} exists. Search again.")]
+        NotFound { user_id: i64 } => NOT_FOUND,
+        #[error("{message}")]
+        NotEnabled { message: String } => FORBIDDEN,
+        #[error("{message}")]
+        AlreadyOpen { message: String } => CONFLICT,
+        #[error("{message}")]
+        PendingDiffers { message: String } => CONFLICT,
+        #[error("{message}")]
+        MayHaveBeenPlaced { message: String } => GATEWAY_TIMEOUT,
+        #[error("{message}")]
+        GoCards { message: String } => BAD_GATEWAY,
+        #[error("Too many attempts; wait a moment.")]
+        TooManyAttempts => TOO_MANY_REQUESTS,
+    }
+}
+
+api_error! {
+    /// Running "Abort card order".
+    pub enum AbortCardOrderError {
+        #[error("No card {card_id} exists. Check the card ID, or search again.")]
+        NotFound { card_id: String } => NOT_FOUND,
+        #[error("{message}")]
+        NotApplicable { message: String } => CONFLICT,
+        #[error("{message}")]
+        NotEnabled { message: String } => FORBIDDEN,
+        #[error("The card changed meanwhile; reload.")]
+        ChangedMeanwhile => CONFLICT,
+        #[error("{message}")]
+        TooLate { message: String } => CONFLICT,
+        #[error("{message}")]
+        GoCards { message: String } => BAD_GATEWAY,
+        #[error("Too many attempts; wait a moment.")]
+        TooManyAttempts => TOO_MANY_REQUESTS,
     }
 }
 
@@ -192,6 +258,26 @@ mod tests {
         );
         assert_eq!(LoginError::InvalidCredentials.status().as_u16(), 401);
         assert_eq!(SearchError::Internal.status().as_u16(), 500);
+        assert_eq!(SearchError::Unavailable.status().as_u16(), 503);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn an_unavailable_database_is_a_503_that_says_so() {
+        let err = UpdateCardOrderError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(err, UpdateCardOrderError::Unavailable);
+        assert_eq!(err.status().as_u16(), 503);
+        assert_eq!(err.to_string(), DATABASE_UNAVAILABLE);
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            SearchError::from(sqlx::Error::Io(refused)),
+            SearchError::Unavailable
+        );
+        // Anything else stays a server fault.
+        assert_eq!(
+            SearchError::from(sqlx::Error::RowNotFound),
+            SearchError::Internal
+        );
     }
 
     #[test]

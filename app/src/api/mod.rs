@@ -6,9 +6,15 @@ pub mod access;
 mod admin;
 mod cards;
 mod errors;
+mod holders;
+mod jobs;
+pub(crate) mod processes;
 mod session;
 
 pub use admin::*;
 pub use cards::*;
 pub use errors::*;
+pub use holders::*;
+pub use jobs::*;
+pub use processes::*;
 pub use session::*;

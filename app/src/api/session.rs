@@ -10,58 +10,59 @@ pub const MAX_CREDENTIAL_LEN: usize = 256;
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), LoginError> {
     use crate::api::access;
-    use backend::auth::Credentials;
+    use backend::services::login::{self, LoginFailure};
+    use backend::throttle::Refusal;
 
-    if username.is_empty()
-        || username.len() > MAX_CREDENTIAL_LEN
-        || password.len() > MAX_CREDENTIAL_LEN
-    {
+    if username.len() > MAX_CREDENTIAL_LEN || password.len() > MAX_CREDENTIAL_LEN {
         return Err(LoginError::InvalidCredentials);
     }
     let app = access::app_state()?;
-    let address = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .await
-        .ok()
-        .map(|info| info.0.ip());
-    let throttled = |wait: std::time::Duration| LoginError::Throttled {
-        retry_after_secs: wait.as_secs().max(1),
-    };
-    if let Err(wait) = app.login_throttle.check(&username, address) {
-        tracing::warn!(username = %username, "log-in refused: too many failed attempts");
-        return Err(throttled(wait));
-    }
-    let mut session = access::auth_session().await?;
-    let user = session
-        .authenticate(Credentials {
-            username: username.clone(),
-            password,
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "login check failed");
-            LoginError::Internal
-        })?;
-    let Some(user) = user else {
-        tracing::info!(username = %username, "failed login");
-        if let Some(wait) = app.login_throttle.record_failure(&username, address) {
-            return Err(throttled(wait));
+    let address = access::client_address(&app).await;
+    let checked = login::check(&app.db, &app.login_throttle, &username, password, address).await;
+    let user = match checked {
+        Ok(user) => user,
+        Err(LoginFailure::BadUsername(e)) => {
+            return Err(LoginError::BadRequest {
+                message: e.to_string(),
+            })
         }
-        return Err(LoginError::InvalidCredentials);
+        Err(LoginFailure::WrongCredentials) => {
+            tracing::info!(username = %username, "failed login");
+            return Err(LoginError::InvalidCredentials);
+        }
+        Err(LoginFailure::Refused(Refusal::Throttled(wait))) => {
+            tracing::warn!(username = %username, "log-in refused: too many failed attempts");
+            return Err(LoginError::Throttled {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        Err(LoginFailure::Refused(Refusal::Busy)) => {
+            tracing::warn!("log-in refused: too many password checks at once");
+            return Err(LoginError::Busy);
+        }
+        Err(LoginFailure::Storage(e)) => return Err(LoginError::from(e)),
+        Err(e @ LoginFailure::Task(_)) => {
+            tracing::error!(error = %e, "login check failed");
+            return Err(LoginError::Internal);
+        }
     };
-    // axum-login cycles the session id when an anonymous session logs in; a session that
-    // was already logged in (another user on the same browser) gets a new id here too, so
-    // no id from before the log-in is ever valid after it.
-    let was_logged_in = session.user.is_some();
+    let mut session = access::auth_session().await?;
     session.login(&user).await.map_err(|e| {
         tracing::error!(error = %e, "could not store the session");
         LoginError::Internal
     })?;
-    if was_logged_in {
-        session.session.cycle_id().await.map_err(|e| {
-            tracing::error!(error = %e, "could not renew the session id");
+    // A new session id on every log-in, whatever the session held before (axum-login cycles
+    // it only for a session that was never logged in): no id from before is valid after it.
+    session.session.cycle_id().await.map_err(|e| {
+        tracing::error!(error = %e, "could not renew the session id");
+        LoginError::Internal
+    })?;
+    backend::auth::mark_logged_in(&session.session)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not store the session");
             LoginError::Internal
         })?;
-    }
     tracing::info!(username = %user.username, role = %user.role, "logged in");
     leptos_axum::redirect("/search");
     Ok(())

@@ -5,7 +5,8 @@ use leptos_router::hooks::use_params_map;
 use super::format::{optional_time, short_time};
 use crate::api::{card_profile, UpdateCardOrder};
 use crate::domain::Process;
-use crate::model::{CardDetail, HistoryEntry, HistorySource};
+use crate::model::{CardDetail, HistoryEntry, HistoryKind, HistorySource};
+use crate::ui::processes::AbortCardOrderDialog;
 use crate::ui::table::DataTable;
 
 #[component]
@@ -18,7 +19,7 @@ pub fn CardPage() -> impl IntoView {
     );
     // The process dialog lives outside the profile, so that refreshing the profile behind it
     // (to show the new status) does not close it.
-    let process_for: RwSignal<Option<CardDetail>> = RwSignal::new(None);
+    let process_for: RwSignal<Option<(Process, CardDetail)>> = RwSignal::new(None);
     view! {
         <Title text=move || format!("{} · Card desk", card_id.get()) />
         <p class="back"><a href="/search">"← Back to the search"</a></p>
@@ -30,29 +31,41 @@ pub fn CardPage() -> impl IntoView {
                 }.into_any(),
             })}
         </Transition>
-        {move || process_for.get().map(|card| view! {
-            <UpdateCardOrderDialog card process_for on_changed=move || profile.refetch() />
+        {move || process_for.get().map(|(process, card)| match process {
+            Process::AbortCardOrder => view! {
+                <AbortCardOrderDialog
+                    card
+                    on_close=move || process_for.set(None)
+                    on_changed=move || profile.refetch()
+                />
+            }.into_any(),
+            _ => view! {
+                <UpdateCardOrderDialog card process_for on_changed=move || profile.refetch() />
+            }.into_any(),
         })}
     }
 }
 
 #[component]
-fn Profile(card: CardDetail, process_for: RwSignal<Option<CardDetail>>) -> impl IntoView {
+fn Profile(
+    card: CardDetail,
+    process_for: RwSignal<Option<(Process, CardDetail)>>,
+) -> impl IntoView {
     let snapshot = card.clone();
     let commands = card
         .commands
         .iter()
-        .map(|process| match process {
-            Process::UpdateCardOrder => view! {
+        .map(|&process| {
+            view! {
                 <li>
                     <button type="button" class="command" on:click={
                         let snapshot = snapshot.clone();
-                        move |_| process_for.set(Some(snapshot.clone()))
+                        move |_| process_for.set(Some((process, snapshot.clone())))
                     }>
                         {process.label()}
                     </button>
                 </li>
-            },
+            }
         })
         .collect_view();
     let no_commands = card.commands.is_empty().then(|| view! {
@@ -67,7 +80,13 @@ fn Profile(card: CardDetail, process_for: RwSignal<Option<CardDetail>>) -> impl 
                 <dl class="details">
                     <dt>"Status"</dt>
                     <dd><span class=format!("state state-{}", card.state.as_str()) data-testid="card-status">{card.state.label()}</span></dd>
-                    <dt>"Holder"</dt><dd>{format!("{} {}", card.first_name, card.last_name)}</dd>
+                    <dt>"Holder"</dt>
+                    <dd>{match card.holder_id {
+                        Some(id) => view! {
+                            <a href=format!("/users/{id}")>{format!("{} {}", card.first_name, card.last_name)}</a>
+                        }.into_any(),
+                        None => format!("{} {}", card.first_name, card.last_name).into_any(),
+                    }}</dd>
                     <dt>"Email"</dt><dd>{card.email.clone()}</dd>
                     <dt>"Employee ID"</dt><dd>{card.employee_id.clone()}</dd>
                     <dt>"Ordered"</dt><dd>{optional_time(&card.ordered_at)}</dd>
@@ -84,6 +103,11 @@ fn Profile(card: CardDetail, process_for: RwSignal<Option<CardDetail>>) -> impl 
         </div>
         <section class="panel" aria-labelledby="history-title">
             <h2 id="history-title">"Status history"</h2>
+            <p class="export">
+                <a href=crate::export::history_path(&card.card_id) download="" title="Download the card's whole history as a CSV file">
+                    "Export history"
+                </a>
+            </p>
             <HistoryTable entries=history />
         </section>
     }
@@ -108,10 +132,16 @@ fn HistoryTable(entries: Vec<HistoryEntry>) -> impl IntoView {
             } else {
                 format!("{} → {}", entry.from_state.label(), entry.to_state.label())
             };
+            // The sync's repeated identical errors are one row: say how often, and when last.
+            let again = (entry.repeats > 1).then(|| {
+                let what = if entry.kind == HistoryKind::Error { "failed again" } else { "again" };
+                let last = optional_time(&entry.last_at);
+                view! { <br /><small class="repeats">{format!("{what} (×{}, last at {last})", entry.repeats)}</small> }
+            });
             view! {
                 <tr>
                     <td>{short_time(&entry.at)}</td>
-                    <td>{entry.kind.label()}</td>
+                    <td>{entry.kind.label()}{again}</td>
                     <td>{change}</td>
                     <td>{source}</td>
                     <td>{entry.gocards_status.unwrap_or_else(|| "—".into())}</td>
@@ -134,7 +164,7 @@ fn HistoryTable(entries: Vec<HistoryEntry>) -> impl IntoView {
 #[component]
 fn UpdateCardOrderDialog(
     card: CardDetail,
-    process_for: RwSignal<Option<CardDetail>>,
+    process_for: RwSignal<Option<(Process, CardDetail)>>,
     on_changed: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let run = ServerAction::<UpdateCardOrder>::new();
@@ -175,7 +205,13 @@ fn UpdateCardOrderDialog(
                 <h2 id="process-title">"Update card order"</h2>
                 <dl class="details">
                     <dt>"Card"</dt><dd>{card.card_id.clone()}</dd>
-                    <dt>"Holder"</dt><dd>{format!("{} {}", card.first_name, card.last_name)}</dd>
+                    <dt>"Holder"</dt>
+                    <dd>{match card.holder_id {
+                        Some(id) => view! {
+                            <a href=format!("/users/{id}")>{format!("{} {}", card.first_name, card.last_name)}</a>
+                        }.into_any(),
+                        None => format!("{} {}", card.first_name, card.last_name).into_any(),
+                    }}</dd>
                     <dt>"Current status"</dt><dd>{card.state.label()}</dd>
                 </dl>
                 <p class="explain">

@@ -9,10 +9,14 @@ use crate::api::whoami;
 pub fn Layout(children: Children) -> impl IntoView {
     let me = OnceResource::new(whoami());
     let location = use_location();
+    // `try_with` and `try_get`: a page whose render is abandoned (its reply already sent,
+    // say, when the database is down) may still resolve a Suspense below after its owner,
+    // and so `location` and `me`, are gone.
     let on = move |prefixes: &[&str]| {
         location
             .pathname
-            .with(|path| prefixes.iter().any(|p| path.starts_with(p)))
+            .try_with(|path| prefixes.iter().any(|p| path.starts_with(p)))
+            .unwrap_or(false)
     };
     view! {
         <header class="topbar">
@@ -21,9 +25,12 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <a href="/search" class="tab" aria-current=move || on(&["/search", "/cards"]).then_some("page")>
                     "SEARCH"
                 </a>
+                <a href="/jobs" class="tab" aria-current=move || on(&["/jobs"]).then_some("page")>
+                    "JOBS"
+                </a>
                 <Suspense fallback=|| ()>
                     {move || {
-                        let is_admin = me.get().and_then(|me| me.ok()).and_then(|me| me.user).is_some_and(|u| u.role.is_admin());
+                        let is_admin = me.try_get().flatten().and_then(|me| me.ok()).and_then(|me| me.user).is_some_and(|u| u.role.is_admin());
                         is_admin.then(|| view! {
                             <a href="/admin" class="tab" aria-current=move || on(&["/admin"]).then_some("page")>"ADMIN"</a>
                         })
@@ -31,7 +38,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </Suspense>
             </nav>
             <Suspense fallback=|| ()>
-                {move || me.get().map(|me| match me {
+                {move || me.try_get().flatten().map(|me| match me {
                     Ok(me) => {
                         let demo = me.demo_mode.then(|| view! {
                             <span class="badge demo" title="GO Cards is the built-in simulator">

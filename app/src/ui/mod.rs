@@ -3,9 +3,12 @@
 mod admin;
 mod card;
 mod format;
+pub mod holder;
+pub mod jobs;
 mod layout;
 mod login;
-mod search;
+pub mod processes;
+pub mod search;
 mod table;
 
 use leptos::prelude::*;
@@ -15,6 +18,8 @@ use leptos_router::{path, SsrMode};
 
 use admin::{routes as settings, AdminShell};
 use card::CardPage;
+use holder::UserPage;
+use jobs::{JobPage, JobsPage};
 use layout::Layout;
 use login::LoginPage;
 use search::SearchPage;
@@ -134,6 +139,19 @@ pub fn App() -> impl IntoView {
                     path=path!("/cards/:card_id")
                     view=|| view! { <Layout><CardPage /></Layout> }
                 />
+                // Async: an unknown user is known before the status is sent, so it is a 404.
+                <Route
+                    path=path!("/users/:user_id")
+                    view=|| view! { <Layout><UserPage /></Layout> }
+                    ssr=SsrMode::Async
+                />
+                <Route path=path!("/jobs") view=|| view! { <Layout><JobsPage /></Layout> } />
+                // Async: an unknown job is known before the status is sent, so it is a 404.
+                <Route
+                    path=path!("/jobs/:job_id")
+                    view=|| view! { <Layout><JobPage /></Layout> }
+                    ssr=SsrMode::Async
+                />
                 // Async: the role check resolves before the status is sent, so "Not allowed" is a 403.
                 <ParentRoute path=path!("/admin") view=AdminShell ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/cards" /> } />
@@ -141,7 +159,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("cards") view=settings::card_commands() />
                     <Route path=path!("gocards") view=settings::connection() />
                     <Route path=path!("sync") view=settings::sync() />
-                    <Route path=path!("users") view=settings::users() />
+                    <Route path=path!("users") view=settings::user_commands() />
+                    <Route path=path!("accounts") view=settings::accounts() />
                     <Route path=path!("audit") view=settings::audit() />
                 </ParentRoute>
             </Routes>

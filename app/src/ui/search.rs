@@ -5,9 +5,11 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
 use super::format::optional_time;
-use crate::api::search_cards;
-use crate::domain::CardState;
-use crate::model::{CardSearch, SearchPage as Page, Sort, SortColumn};
+use super::holder::{holder_search_from_params, is_user_search, HolderResults};
+use super::jobs::{MatchSource, PageCheckbox, RowCheckbox, Selection, SelectionToolbar};
+use crate::api::{search_cards, select_all_cards};
+use crate::domain::{CardState, Entity};
+use crate::model::{CardSearch, CardSearchError, SearchPage as Page, Sort, SortColumn, MAX_PAGE};
 
 /// Reads a search from the URL. An unknown status is an error the page shows.
 pub fn search_from_params(params: &ParamsMap) -> Result<CardSearch, String> {
@@ -32,6 +34,37 @@ pub fn search_from_params(params: &ParamsMap) -> Result<CardSearch, String> {
             .max(1),
         sort: Sort::from_param(params.get_str("sort").unwrap_or("")),
     })
+}
+
+/// Reads a search from the pairs of a query string, as [`search_from_params`] does: the CSV
+/// download reads the same query as the page.
+pub fn search_from_pairs(
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> Result<CardSearch, String> {
+    search_from_params(&params_of(pairs))
+}
+
+/// The pairs of a query string as the router's map, as the router makes it of the page's
+/// address.
+pub fn params_of(pairs: impl IntoIterator<Item = (String, String)>) -> ParamsMap {
+    let mut params = ParamsMap::new();
+    for (key, value) in pairs {
+        params.insert(key, value);
+    }
+    params
+}
+
+/// The address of the CSV download of every match of `search`.
+pub fn export_url(search: &CardSearch) -> String {
+    let query = search_url(&CardSearch {
+        page: 1,
+        ..search.clone()
+    });
+    format!(
+        "{}{}",
+        crate::export::CARDS_PATH,
+        query.trim_start_matches("/search")
+    )
 }
 
 /// The URL of a search, as the form would write it.
@@ -62,17 +95,60 @@ pub fn search_url(search: &CardSearch) -> String {
 #[component]
 pub fn SearchPage() -> impl IntoView {
     let query = use_query_map();
+    // "Search for": Card, or User (`for=user`), which has no Status and lists people.
+    let for_user = Memo::new(move |_| query.with(is_user_search));
+    let holder_search = Memo::new(move |_| query.with(holder_search_from_params));
+    // The choice in the drop-down, before the form is sent: hides Status at once.
+    let choosing_user = RwSignal::new(for_user.get_untracked());
+    Effect::new(move |_| choosing_user.set(for_user.get()));
     let search = Memo::new(move |_| query.with(search_from_params));
     let results = Resource::new(
-        move || search.get(),
-        |search| async move {
+        move || (for_user.get(), search.get()),
+        |(for_user, search)| async move {
             match search {
-                Ok(search) => search_cards(search).await.map_err(|e| e.to_string()),
+                // The user search has results of its own.
+                _ if for_user => Ok(None),
+                Ok(search) => search_cards(search)
+                    .await
+                    .map(Some)
+                    .map_err(|e| e.to_string()),
                 Err(message) => Err(message),
             }
         },
     );
     let current = move || search.get().unwrap_or_default();
+    // A selection survives paging and sorting; a new search clears it.
+    let selection = Selection::new();
+    let users_selection = Selection::new();
+    let criteria = Memo::new(move |_| {
+        let card = search.get().ok().map(|s| CardSearch {
+            page: 1,
+            sort: Sort::default(),
+            ..s
+        });
+        let user = holder_search.get();
+        let user = crate::model::HolderSearch {
+            page: 1,
+            sort: Default::default(),
+            ..user
+        };
+        (for_user.get(), card, user)
+    });
+    Effect::watch(
+        move || criteria.get(),
+        move |_, _, _| {
+            selection.clear();
+            users_selection.clear();
+        },
+        false,
+    );
+    let sort_param = move || {
+        if for_user.get() {
+            holder_search.get().sort.to_param()
+        } else {
+            current().sort.to_param()
+        }
+    };
 
     view! {
         <Title text="Search · Card desk" />
@@ -82,10 +158,16 @@ pub fn SearchPage() -> impl IntoView {
                 <div class="fields">
                     <div class="field">
                         <label for="search-for">"Search for"</label>
-                        <select id="search-for" name="for">
-                            <option value="card" selected>"Card"</option>
+                        <select
+                            id="search-for"
+                            name="for"
+                            on:change=move |ev| choosing_user.set(event_target_value(&ev) == "user")
+                        >
+                            <option value="card" selected=move || !for_user.get()>"Card"</option>
+                            <option value="user" selected=move || for_user.get()>"User"</option>
                         </select>
                     </div>
+                    <Show when=move || !choosing_user.get()>
                     <div class="field">
                         <label for="status">"Status"</label>
                         <select id="status" name="status">
@@ -103,22 +185,29 @@ pub fn SearchPage() -> impl IntoView {
                                 .collect_view()}
                         </select>
                     </div>
+                    </Show>
                     <TextField id="first_name" label="First name" value=Signal::derive(move || current().first_name) />
                     <TextField id="last_name" label="Last name" value=Signal::derive(move || current().last_name) />
                     <TextField id="email" label="Email" value=Signal::derive(move || current().email) />
                     <TextField id="employee_id" label="Employee ID" value=Signal::derive(move || current().employee_id) />
                 </div>
-                <input type="hidden" name="sort" prop:value=move || current().sort.to_param() />
+                <input type="hidden" name="sort" prop:value=sort_param />
                 <button type="submit" class="primary">"Search"</button>
             </Form>
         </section>
         <section class="panel results" aria-label="Results">
-            <Transition fallback=|| view! { <p class="loading">"Searching…"</p> }>
-                {move || results.get().map(|result| match result {
-                    Ok(page) => view! { <ResultTable page search=current() /> }.into_any(),
-                    Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
-                })}
-            </Transition>
+            <Show
+                when=move || !for_user.get()
+                fallback=move || view! { <HolderResults search=holder_search selection=users_selection /> }
+            >
+                <Transition fallback=|| view! { <p class="loading">"Searching…"</p> }>
+                    {move || results.get().map(|result| match result {
+                        Ok(Some(page)) => view! { <ResultTable page search=current() selection /> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                    })}
+                </Transition>
+            </Show>
         </section>
     }
 }
@@ -134,7 +223,7 @@ fn TextField(id: &'static str, label: &'static str, value: Signal<String>) -> im
 }
 
 #[component]
-fn ResultTable(page: Page, search: CardSearch) -> impl IntoView {
+fn ResultTable(page: Page, search: CardSearch, selection: Selection) -> impl IntoView {
     if page.rows.is_empty() {
         let message = if page.page > 1 {
             "No cards found on this page. Go back to the first page, or change the search."
@@ -144,6 +233,7 @@ fn ResultTable(page: Page, search: CardSearch) -> impl IntoView {
         return view! { <p class="empty" role="status">{message}</p> }.into_any();
     }
     let navigate = use_navigate();
+    let export_href = export_url(&search);
     let headers = SortColumn::ALL
         .into_iter()
         .map(|column| {
@@ -175,11 +265,21 @@ fn ResultTable(page: Page, search: CardSearch) -> impl IntoView {
             }
         })
         .collect_view();
+    let page_ids: Vec<String> = page.rows.iter().map(|c| c.card_id.clone()).collect();
+    let more_pages = page.has_next || page.page > 1;
+    let source = {
+        let search = search.clone();
+        MatchSource::new(move || {
+            let search = search.clone();
+            async move { select_all_cards(search).await.map_err(|e| e.to_string()) }
+        })
+    };
     let rows = page
         .rows
         .into_iter()
         .map(|card| {
             let href = format!("/cards/{}", card.card_id);
+            let id = card.card_id.clone();
             let go = {
                 let navigate = navigate.clone();
                 let href = href.clone();
@@ -187,6 +287,7 @@ fn ResultTable(page: Page, search: CardSearch) -> impl IntoView {
             };
             view! {
                 <tr class="clickable" on:click=go>
+                    <RowCheckbox selection id=id.clone() name=id />
                     <td><a href=href>{card.card_id.clone()}</a></td>
                     <td>{card.holder}</td>
                     <td><span class=format!("state state-{}", card.state.as_str())>{card.state.label()}</span></td>
@@ -210,16 +311,29 @@ fn ResultTable(page: Page, search: CardSearch) -> impl IntoView {
         move |_| navigate(&search_url(&previous), Default::default())
     };
     let nav_next = move |_| navigate(&search_url(&following), Default::default());
+    // The last page served: more matches exist, but only a narrower search shows them.
+    let at_last_page = at_page >= MAX_PAGE;
+    let no_next = !page.has_next || at_last_page;
+    let narrow = (at_last_page && page.has_next).then(|| {
+        view! { <p class="empty" role="status">{CardSearchError::PageTooDeep.to_string()}</p> }
+    });
     view! {
+        <SelectionToolbar selection entity=Entity::Card page_ids=page_ids.clone() more_pages source />
         <table>
-            <thead><tr>{headers}</tr></thead>
+            <thead><tr><PageCheckbox selection ids=page_ids />{headers}</tr></thead>
             <tbody>{rows}</tbody>
         </table>
+        <p class="export">
+            <a href=export_href download="" title="Download every card this search matches, not only this page, as a CSV file">
+                "Export CSV"
+            </a>
+        </p>
         <nav class="pager" aria-label="Pages">
             <button type="button" on:click=nav_previous disabled=at_page <= 1>"Previous page"</button>
             <span class="page-no">"Page "{at_page}</span>
-            <button type="button" on:click=nav_next disabled=!page.has_next>"Next page"</button>
+            <button type="button" on:click=nav_next disabled=no_next>"Next page"</button>
         </nav>
+        {narrow}
     }
     .into_any()
 }
@@ -257,6 +371,29 @@ mod tests {
             map.insert(Url::unescape(k), Url::unescape(v));
         }
         assert_eq!(search_from_params(&map), Ok(search));
+    }
+
+    #[test]
+    fn the_export_address_carries_the_search_but_not_the_page() {
+        let search = CardSearch {
+            status: Some(CardState::Ordered),
+            last_name: "Öst berg".into(),
+            page: 4,
+            ..Default::default()
+        };
+        let url = export_url(&search);
+        assert!(url.starts_with("/export/cards.csv?"), "{url}");
+        assert!(!url.contains("page="), "{url}");
+        let query = url.trim_start_matches("/export/cards.csv?");
+        let pairs = query.split('&').map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (Url::unescape(k), Url::unescape(v))
+        });
+        assert_eq!(
+            search_from_pairs(pairs),
+            Ok(CardSearch { page: 1, ..search })
+        );
+        assert_eq!(export_url(&CardSearch::default()), "/export/cards.csv");
     }
 
     #[test]

@@ -36,6 +36,12 @@ struct AuditRow {
 }
 
 impl Db {
+    /// Writes one audit line on its own, for an action that changes nothing else.
+    pub async fn record_audit(&self, record: AuditRecord<'_>) -> Result<(), sqlx::Error> {
+        let now = super::now_ms();
+        on_pool!(self, pool => insert_audit!(pool, now, record).await.map(|_| ()))
+    }
+
     /// The latest `limit` audit lines, newest first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
         let sql = "SELECT at, actor, action, detail FROM admin_audit ORDER BY id DESC LIMIT $1";

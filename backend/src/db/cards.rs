@@ -1,9 +1,12 @@
 //! Cards and their holders: search, profile, bulk insert, the guarded state change, and the
 //! batch sync's reads and writes of cards.
 
+use std::collections::HashMap;
+
 use sqlx::{FromRow, QueryBuilder};
 
 use super::history::{insert_history, NewHistory};
+use super::holders::{find_holders, HolderKey, StoredHolder};
 use super::{now_ms, on_pool, push_in_list, to_rfc3339, Db, IN_LIST_CHUNK};
 use desk_core::domain::CardState;
 use desk_core::model::{search_key, CardSearch, CardSummary, SortColumn, PAGE_SIZE};
@@ -88,7 +91,7 @@ const WALK_PAGES_UP_TO: u32 = 20;
 impl Db {
     /// The WHERE clause of `search` and its text parameters. With [`SearchPlan::InCardOrder`]
     /// the prefix conditions are written so that neither engine uses a prefix index for them.
-    fn search_filter(search: &CardSearch, plan: SearchPlan) -> (String, Vec<String>) {
+    pub(super) fn search_filter(search: &CardSearch, plan: SearchPlan) -> (String, Vec<String>) {
         let mut filter = String::from("1 = 1");
         let mut binds: Vec<String> = Vec::new();
         if let Some(state) = search.status {
@@ -250,7 +253,11 @@ impl Db {
         Ok(found)
     }
 
-    /// Inserts cards and their holders in one transaction: all or nothing.
+    /// Inserts cards in one transaction: all or nothing. Each card goes to the holder with
+    /// the same employee ID (or, without one, the same email; see [`HolderKey`]), stored or
+    /// earlier in `cards`, and a holder is created only when there is none. The names of an
+    /// existing holder are kept: a caller that must refuse rows whose names differ (the
+    /// import) checks with [`Db::find_holders`] first.
     /// `on_progress` is called with the number of cards written so far.
     pub async fn insert_cards(
         &self,
@@ -260,36 +267,87 @@ impl Db {
         let now = now_ms();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            // A write first: on SQLite it makes the transaction a writer from the start
+            // (waiting out others under busy_timeout). A read first (the holder lookup) would
+            // make the first insert fail with SQLITE_BUSY_SNAPSHOT if another connection
+            // wrote in between. It changes no row on either engine.
+            sqlx::query("UPDATE card_holders SET first_name = first_name WHERE id = -1")
+                .execute(&mut *tx)
+                .await?;
             let mut written = 0;
             for chunk in cards.chunks(INSERT_CHUNK) {
-                let holder_ids: Vec<i64> = chunk.iter().map(|_| rand::random::<i64>().abs().max(1)).collect();
-                let mut holders = QueryBuilder::new(
-                    "INSERT INTO card_holders (id, first_name, last_name, email, employee_id) ",
-                );
-                holders.push_values(chunk.iter().zip(&holder_ids), |mut row, (card, id)| {
-                    row.push_bind(*id)
-                        .push_bind(&card.first_name)
-                        .push_bind(&card.last_name)
-                        .push_bind(&card.email)
-                        .push_bind(&card.employee_id);
-                });
-                holders.build().execute(&mut *tx).await?;
+                let keys: Vec<Option<HolderKey>> = chunk
+                    .iter()
+                    .map(|card| HolderKey::of(&card.employee_id, &card.email))
+                    .collect();
+                let wanted: Vec<HolderKey> = keys
+                    .iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<std::collections::HashSet<_>>()
+                    .into_iter()
+                    .collect();
+                // Earlier chunks' holders are in the transaction, so this finds them too.
+                let stored = find_holders!(tx, &wanted).await?;
+                let mut known: HashMap<HolderKey, StoredHolder> = stored;
+                let mut new_holders: Vec<StoredHolder> = Vec::new();
+                // Each card's holder: found, made earlier in this chunk, or new.
+                let holders: Vec<StoredHolder> = chunk
+                    .iter()
+                    .zip(&keys)
+                    .map(|(card, key)| {
+                        if let Some(holder) = key.as_ref().and_then(|k| known.get(k)) {
+                            return holder.clone();
+                        }
+                        let holder = StoredHolder::new(
+                            rand::random_range(1..i64::MAX),
+                            &card.first_name,
+                            &card.last_name,
+                            &card.email,
+                            &card.employee_id,
+                        );
+                        if let Some(key) = key {
+                            known.insert(key.clone(), holder.clone());
+                        }
+                        new_holders.push(holder.clone());
+                        holder
+                    })
+                    .collect();
+                if !new_holders.is_empty() {
+                    let mut rows = QueryBuilder::new(
+                        "INSERT INTO card_holders (id, first_name, last_name, email, employee_id, \
+                         first_name_key, last_name_key, email_key, employee_id_key) ",
+                    );
+                    rows.push_values(&new_holders, |mut row, holder| {
+                        row.push_bind(holder.id)
+                            .push_bind(&holder.first_name)
+                            .push_bind(&holder.last_name)
+                            .push_bind(&holder.email)
+                            .push_bind(&holder.employee_id)
+                            .push_bind(search_key(&holder.first_name))
+                            .push_bind(search_key(&holder.last_name))
+                            .push_bind(search_key(&holder.email))
+                            .push_bind(search_key(&holder.employee_id));
+                    });
+                    rows.build().execute(&mut *tx).await?;
+                }
+                // A card carries its holder's keys: the stored holder's, when it has one.
                 let mut rows = QueryBuilder::new(
                     "INSERT INTO cards (card_id, holder_id, state, ordered_at, last_checked_at, version, \
                      updated_at, first_name_key, last_name_key, email_key, employee_id_key) ",
                 );
-                rows.push_values(chunk.iter().zip(&holder_ids), |mut row, (card, id)| {
+                rows.push_values(chunk.iter().zip(&holders), |mut row, (card, holder)| {
                     row.push_bind(&card.card_id)
-                        .push_bind(*id)
+                        .push_bind(holder.id)
                         .push_bind(card.state.as_str())
                         .push_bind(card.ordered_at)
                         .push_bind(None::<i64>)
                         .push_bind(1_i64)
                         .push_bind(now)
-                        .push_bind(search_key(&card.first_name))
-                        .push_bind(search_key(&card.last_name))
-                        .push_bind(search_key(&card.email))
-                        .push_bind(search_key(&card.employee_id));
+                        .push_bind(search_key(&holder.first_name))
+                        .push_bind(search_key(&holder.last_name))
+                        .push_bind(search_key(&holder.email))
+                        .push_bind(search_key(&holder.employee_id));
                 });
                 rows.build().execute(&mut *tx).await?;
                 written += chunk.len();
@@ -345,30 +403,62 @@ impl Db {
         })
     }
 
-    /// Records a check that changed no state: `last checked` (and the raw status, when
-    /// GO Cards answered) and, when given, a history row. The version is left alone, so
-    /// concurrent checks that find nothing do not fail each other.
+    /// Records a check that changed no state: `last checked`, the raw status GO Cards gave
+    /// (when it is to be stored) and, when given, a history row, in one transaction, if the
+    /// card is still at
+    /// `expected_version`. Returns `Ok(false)` and writes nothing when another writer changed
+    /// the card since it was read: the status would be stale, and the row's states wrong.
+    /// The version is left alone, so concurrent checks that find nothing do not fail each
+    /// other.
     pub async fn record_check(
         &self,
         card_id: &str,
+        expected_version: i64,
         gocards_status: Option<&str>,
         event: Option<&NewHistory<'_>>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<bool, sqlx::Error> {
         let now = now_ms();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE cards SET last_checked_at = $1, gocards_status = COALESCE($2, gocards_status) \
-                 WHERE card_id = $3",
+            let done = sqlx::query(
+                "UPDATE cards SET last_checked_at = $1, \
+                 gocards_status = COALESCE($2, gocards_status) \
+                 WHERE card_id = $3 AND version = $4",
             )
             .bind(now)
             .bind(gocards_status)
             .bind(card_id)
+            .bind(expected_version)
             .execute(&mut *tx)
             .await?;
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
             if let Some(event) = event {
                 insert_history!(&mut *tx, card_id, now, event).await?;
             }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Records a manual attempt that asked GO Cards but has no status to store (GO Cards
+    /// failed, or the card changed meanwhile): `last checked` and the history row.
+    pub async fn record_attempt(
+        &self,
+        card_id: &str,
+        event: &NewHistory<'_>,
+    ) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE cards SET last_checked_at = $1 WHERE card_id = $2")
+                .bind(now)
+                .bind(card_id)
+                .execute(&mut *tx)
+                .await?;
+            insert_history!(&mut *tx, card_id, now, event).await?;
             tx.commit().await
         })
     }
@@ -428,24 +518,43 @@ impl Db {
     }
 
     /// Records checks that changed nothing, for many cards at once: `last checked`, and the
-    /// raw status GO Cards gave. One statement per chunk, not one transaction per card.
+    /// raw status GO Cards gave (when it is to be stored), for each card still at the version
+    /// it was read at (a card another writer changed since keeps its newer status). One
+    /// statement per chunk, not one transaction per card.
     pub async fn touch_checked(
         &self,
-        card_ids: &[String],
-        gocards_status: &str,
+        cards: &[CardAtVersion],
+        gocards_status: Option<&str>,
     ) -> Result<(), sqlx::Error> {
         let now = now_ms();
-        for chunk in card_ids.chunks(IN_LIST_CHUNK) {
+        // Two binds a card: half the usual chunk.
+        for chunk in cards.chunks(IN_LIST_CHUNK / 2) {
             on_pool!(self, pool => {
                 let mut query = QueryBuilder::new("UPDATE cards SET last_checked_at = ");
                 query.push_bind(now);
-                query.push(", gocards_status = ");
+                query.push(", gocards_status = COALESCE(");
                 query.push_bind(gocards_status);
-                query.push(" WHERE card_id IN ");
-                push_in_list(&mut query, chunk);
+                query.push(", gocards_status) WHERE (card_id, version) IN (VALUES ");
+                let mut list = query.separated(", ");
+                for card in chunk {
+                    list.push("(");
+                    list.push_bind_unseparated(&card.card_id);
+                    list.push_unseparated(", ");
+                    list.push_bind_unseparated(card.version);
+                    list.push_unseparated(")");
+                }
+                query.push(")");
                 query.build().execute(pool).await.map(|_| ())
             })?;
         }
         Ok(())
     }
+}
+
+/// A card as the version it was read at: a write for it applies only if nobody changed it
+/// since.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardAtVersion {
+    pub card_id: String,
+    pub version: i64,
 }

@@ -1,8 +1,9 @@
-//! Additional Commands: which processes admins enabled on which card-state tab.
+//! Additional Commands: which processes admins enabled on which list (a card-state tab,
+//! or Users › User). The `state` column holds the list's stored name (`CommandList::as_str`).
 
 use super::audit::{insert_audit, AuditRecord};
 use super::{now_ms, on_pool, rows_affected, Db};
-use desk_core::domain::{CardState, Process};
+use desk_core::domain::{CommandList, Process};
 
 /// Deletes a tab's rows and inserts `processes` in order, inside the transaction `$tx`.
 macro_rules! replace_rows {
@@ -26,9 +27,13 @@ macro_rules! replace_rows {
 }
 
 impl Db {
-    /// The processes enabled for `state`, in the admin's order. Unknown names (from a newer
+    /// The processes enabled on `list`, in the admin's order. Unknown names (from a newer
     /// version, say) are skipped.
-    pub async fn enabled_commands(&self, state: CardState) -> Result<Vec<Process>, sqlx::Error> {
+    pub async fn enabled_commands(
+        &self,
+        list: impl Into<CommandList>,
+    ) -> Result<Vec<Process>, sqlx::Error> {
+        let state: CommandList = list.into();
         let sql =
             "SELECT process FROM enabled_commands WHERE state = $1 ORDER BY position, process";
         let names: Vec<String> = on_pool!(self, pool => sqlx::query_scalar::<_, String>(sql)
@@ -40,9 +45,10 @@ impl Db {
 
     pub async fn is_command_enabled(
         &self,
-        state: CardState,
+        list: impl Into<CommandList>,
         process: Process,
     ) -> Result<bool, sqlx::Error> {
+        let state: CommandList = list.into();
         let sql = "SELECT COUNT(*) FROM enabled_commands WHERE state = $1 AND process = $2";
         let n: i64 = on_pool!(self, pool => sqlx::query_scalar::<_, i64>(sql)
             .bind(state.as_str())
@@ -52,13 +58,14 @@ impl Db {
         Ok(n > 0)
     }
 
-    /// Replaces the whole list of a tab, atomically. The caller has checked that every
-    /// process applies to `state`.
+    /// Replaces the whole list, atomically. The caller has checked that every process
+    /// applies to it.
     pub async fn replace_commands(
         &self,
-        state: CardState,
+        list: impl Into<CommandList>,
         processes: &[Process],
     ) -> Result<(), sqlx::Error> {
+        let state: CommandList = list.into();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             replace_rows!(&mut *tx, state, processes);
@@ -66,14 +73,15 @@ impl Db {
         })
     }
 
-    /// Replaces the whole list of a tab and writes the audit line, in one transaction.
-    /// The caller has checked that every process applies to `state`.
+    /// Replaces the whole list and writes the audit line, in one transaction. The caller
+    /// has checked that every process applies to it.
     pub async fn save_commands(
         &self,
-        state: CardState,
+        list: CommandList,
         processes: &[Process],
         audit: AuditRecord<'_>,
     ) -> Result<(), sqlx::Error> {
+        let state = list;
         let now = now_ms();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -83,13 +91,13 @@ impl Db {
         })
     }
 
-    /// Every tab's list, in `CardState::ALL` order (empty tabs included).
-    pub async fn all_commands(&self) -> Result<Vec<(CardState, Vec<Process>)>, sqlx::Error> {
+    /// Every list, in `CommandList::ALL` order (empty ones included).
+    pub async fn all_commands(&self) -> Result<Vec<(CommandList, Vec<Process>)>, sqlx::Error> {
         let sql = "SELECT state, process FROM enabled_commands ORDER BY position, process";
         let rows: Vec<(String, String)> = on_pool!(self, pool => sqlx::query_as::<_, (String, String)>(sql)
             .fetch_all(pool)
             .await)?;
-        Ok(CardState::ALL
+        Ok(CommandList::ALL
             .into_iter()
             .map(|state| {
                 let processes = rows
@@ -102,13 +110,14 @@ impl Db {
             .collect())
     }
 
-    /// Enables or disables one process on one tab; `Ok(true)` when something changed.
+    /// Enables or disables one process on one list; `Ok(true)` when something changed.
     pub async fn set_command(
         &self,
-        state: CardState,
+        list: impl Into<CommandList>,
         process: Process,
         enabled: bool,
     ) -> Result<bool, sqlx::Error> {
+        let state: CommandList = list.into();
         let done = if enabled {
             rows_affected!(
                 self,

@@ -1,8 +1,10 @@
-//! The card history: one row per event.
+//! The card history: one row per event, except that an error repeated identically (the
+//! sync asking GO Cards while it is down, run after run) bumps the newest row's `repeats`
+//! and `last_at` instead of adding rows, so a card's real history stays in view.
 
 use sqlx::FromRow;
 
-use super::{on_pool, to_rfc3339, Db};
+use super::{on_pool, rows_affected, to_rfc3339, Db};
 use desk_core::domain::CardState;
 use desk_core::model::{HistoryEntry, HistoryKind, HistorySource};
 
@@ -50,6 +52,8 @@ struct HistoryRow {
     to_state: String,
     gocards_status: Option<String>,
     detail: Option<String>,
+    repeats: i64,
+    last_at: Option<i64>,
 }
 
 impl HistoryRow {
@@ -63,6 +67,8 @@ impl HistoryRow {
             to_state: self.to_state.parse().ok()?,
             gocards_status: self.gocards_status,
             detail: self.detail,
+            repeats: self.repeats,
+            last_at: self.last_at.map(to_rfc3339),
         })
     }
 }
@@ -74,8 +80,8 @@ impl Db {
         card_id: &str,
         limit: i64,
     ) -> Result<Vec<HistoryEntry>, sqlx::Error> {
-        let sql = "SELECT at, kind, source, actor, from_state, to_state, gocards_status, detail \
-                   FROM card_history WHERE card_id = $1 ORDER BY id DESC LIMIT $2";
+        let sql = "SELECT at, kind, source, actor, from_state, to_state, gocards_status, detail, \
+                   repeats, last_at FROM card_history WHERE card_id = $1 ORDER BY id DESC LIMIT $2";
         let rows = on_pool!(self, pool => sqlx::query_as::<_, HistoryRow>(sql)
             .bind(card_id)
             .bind(limit)
@@ -85,6 +91,27 @@ impl Db {
             .into_iter()
             .filter_map(HistoryRow::into_entry)
             .collect())
+    }
+
+    /// The newest row of a card's history that `actor` made by hand (a single command, or a
+    /// job's item) at `since` (ms) or later.
+    pub async fn manual_history_since(
+        &self,
+        card_id: &str,
+        actor: &str,
+        since: i64,
+    ) -> Result<Option<HistoryEntry>, sqlx::Error> {
+        let sql = "SELECT at, kind, source, actor, from_state, to_state, gocards_status, detail, \
+                   repeats, last_at FROM card_history WHERE card_id = $1 AND actor = $2 \
+                   AND source = $3 AND at >= $4 ORDER BY id DESC LIMIT 1";
+        let row = on_pool!(self, pool => sqlx::query_as::<_, HistoryRow>(sql)
+            .bind(card_id)
+            .bind(actor)
+            .bind(HistorySource::Manual.as_str())
+            .bind(since)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(row.and_then(HistoryRow::into_entry))
     }
 
     pub async fn count_history(&self, card_id: &str) -> Result<i64, sqlx::Error> {
@@ -104,5 +131,43 @@ impl Db {
     ) -> Result<(), sqlx::Error> {
         let now = super::now_ms();
         on_pool!(self, pool => insert_history!(pool, card_id, now, event).await.map(|_| ()))
+    }
+
+    /// Writes `event`, or, when the card's newest row is the same event (kind, source,
+    /// actor, states, GO Cards status and detail all equal), counts it there once more
+    /// ("failed again (×N, last at …)"). `true`: it was counted on the newest row.
+    pub async fn append_history_collapsing(
+        &self,
+        card_id: &str,
+        event: &NewHistory<'_>,
+    ) -> Result<bool, sqlx::Error> {
+        let now = super::now_ms();
+        // One statement, so the newest row cannot change between the comparison and the
+        // count. Two identical events racing may both miss it and add a row each: harmless.
+        let counted = rows_affected!(
+            self,
+            sqlx::query(
+                "UPDATE card_history SET repeats = repeats + 1, last_at = $2 \
+                 WHERE id = (SELECT MAX(id) FROM card_history WHERE card_id = $1) \
+                 AND kind = $3 AND source = $4 AND COALESCE(actor, '') = COALESCE($5, '') \
+                 AND from_state = $6 AND to_state = $7 \
+                 AND COALESCE(gocards_status, '') = COALESCE($8, '') \
+                 AND COALESCE(detail, '') = COALESCE($9, '')",
+            )
+            .bind(card_id)
+            .bind(now)
+            .bind(event.kind.as_str())
+            .bind(event.source.as_str())
+            .bind(event.actor)
+            .bind(event.from_state.as_str())
+            .bind(event.to_state.as_str())
+            .bind(event.gocards_status)
+            .bind(event.detail)
+        )?;
+        if counted == 1 {
+            return Ok(true);
+        }
+        on_pool!(self, pool => insert_history!(pool, card_id, now, event).await.map(|_| ()))?;
+        Ok(false)
     }
 }

@@ -6,22 +6,45 @@
 pub mod audit;
 pub mod cards;
 pub mod commands;
+pub mod export;
 pub mod history;
+pub mod holders;
+pub mod jobs;
+pub mod orders;
+pub mod retention;
 pub mod settings;
 pub mod sync;
 pub mod users;
 
+use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::Postgres;
 
 /// The default database: a SQLite file that needs no set-up.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/cards.db?mode=rwc";
+
+/// How long a request waits for a PostgreSQL connection before it is told the database is
+/// unavailable. While the server is down, each attempt is refused at once and retried until
+/// then, so a request answers within this (plus its own work), not never.
+pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The longest one PostgreSQL statement may run (`statement_timeout`, set on every
+/// connection). Start-up work (migrations, waiting for the start-up lock) and `analyze` lift
+/// it on their own connection.
+pub const PG_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The advisory lock that start-up work holds on PostgreSQL, so that replicas starting
+/// together on a new database take turns: "carddesk" in ASCII. sqlx's migrator takes a lock
+/// of its own besides, keyed by the database name.
+pub const PG_STARTUP_LOCK: i64 = 0x6361_7264_6465_736b;
 
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -118,10 +141,20 @@ impl Db {
     /// and applies the migrations.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, ConnectError> {
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(ConnectError::Open)?
+                .options([(
+                    "statement_timeout",
+                    PG_STATEMENT_TIMEOUT.as_millis().to_string(),
+                )]);
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
+                // No connection is kept open for its own sake: after an outage the pool
+                // holds only connections made since, each checked before it is handed out.
+                .min_connections(0)
+                .test_before_acquire(true)
+                .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+                .connect_with(options)
                 .await
                 .map_err(ConnectError::Open)?;
             Db::Postgres(pool)
@@ -162,12 +195,43 @@ impl Db {
         }
     }
 
+    /// Brings the schema up to date. On PostgreSQL this runs under the start-up lock, on its
+    /// connection, with no statement timeout (a migration may rebuild an index).
     async fn migrate(&self) -> Result<(), ConnectError> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite")
+                .run(pool)
+                .await
+                .map_err(ConnectError::Migrate),
+            Db::Postgres(pool) => {
+                let mut lock = StartupLock::take(pool).await.map_err(ConnectError::Open)?;
+                let done = sqlx::migrate!("./migrations/postgres")
+                    .run(lock.connection())
+                    .await;
+                lock.release().await;
+                done.map_err(ConnectError::Migrate)
+            }
         }
-        .map_err(ConnectError::Migrate)
+    }
+
+    /// Runs `work` (start-up set-up that uses the pool, such as the session store's tables)
+    /// while holding the start-up lock, so that replicas starting together do it one at a
+    /// time. The lock holds a connection of the pool of its own while `work` runs. SQLite
+    /// needs no lock: one file, whose writers SQLite itself takes in turn.
+    pub async fn under_startup_lock<T, E>(
+        &self,
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E>
+    where
+        E: From<sqlx::Error>,
+    {
+        let Db::Postgres(pool) = self else {
+            return work.await;
+        };
+        let lock = StartupLock::take(pool).await?;
+        let done = work.await;
+        lock.release().await;
+        done
     }
 
     /// A cheap round trip, for `/readyz`.
@@ -183,18 +247,139 @@ impl Db {
             // answer from the covering indexes alone. Right after a bulk load its plans read
             // the table instead (a search's capped count took 72–295 ms instead of 3 ms).
             Db::Postgres(pool) => {
+                // On a connection of its own without the statement timeout: on a million
+                // cards this takes longer than any request may.
+                let mut conn = Unbounded::acquire(pool).await?;
                 // One statement per call: VACUUM cannot run inside a transaction, and a
                 // multi-statement string is one.
-                sqlx::raw_sql("VACUUM (ANALYZE) cards, card_holders")
-                    .execute(pool)
-                    .await?;
-                sqlx::raw_sql("ANALYZE").execute(pool).await.map(|_| ())
+                let done = async {
+                    sqlx::raw_sql("VACUUM (ANALYZE) cards, card_holders")
+                        .execute(conn.connection())
+                        .await?;
+                    sqlx::raw_sql("ANALYZE")
+                        .execute(conn.connection())
+                        .await
+                        .map(|_| ())
+                }
+                .await;
+                conn.release().await;
+                done
             }
         }
     }
 
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// Whether a storage error means the database cannot be reached or cannot answer now (an
+/// outage, a restart, a full pool, a statement past [`PG_STATEMENT_TIMEOUT`]), rather than a
+/// fault in what was asked. Such an error is worth trying again shortly.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // PostgreSQL: connection exceptions (class 08), the server shutting down or
+            // starting (57P01–57P03), too many connections, and a statement cancelled by
+            // `statement_timeout` (57014).
+            code.starts_with("08")
+                || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300" | "57014")
+        }),
+        _ => false,
+    }
+}
+
+/// A pooled PostgreSQL connection with `statement_timeout` lifted, for work that may run
+/// long. [`Unbounded::release`] puts the timeout back before the pool gets the connection
+/// again; dropped without that (a panic, a cancelled future, a failed reset), the connection
+/// is closed instead, so no pooled connection ever lacks the timeout.
+struct Unbounded {
+    conn: Option<PoolConnection<Postgres>>,
+}
+
+impl Unbounded {
+    async fn acquire(pool: &PgPool) -> Result<Unbounded, sqlx::Error> {
+        let mut unbounded = Unbounded {
+            conn: Some(pool.acquire().await?),
+        };
+        sqlx::raw_sql("SET statement_timeout = 0")
+            .execute(unbounded.connection())
+            .await?;
+        Ok(unbounded)
+    }
+
+    fn connection(&mut self) -> &mut PgConnection {
+        match &mut self.conn {
+            Some(conn) => conn,
+            // Only `release` and `drop` take the connection, and both consume `self`.
+            None => unreachable!("an Unbounded connection is used after its release"),
+        }
+    }
+
+    /// Restores the connection's own statement timeout and hands it back to the pool, or
+    /// closes it when that fails.
+    async fn release(mut self) {
+        let reset = sqlx::raw_sql("RESET statement_timeout")
+            .execute(self.connection())
+            .await;
+        match reset {
+            // Dropped as it is, it goes back to the pool.
+            Ok(_) => drop(self.conn.take()),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not restore a connection's statement timeout; closing it")
+            }
+        }
+    }
+}
+
+impl Drop for Unbounded {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// The start-up lock ([`PG_STARTUP_LOCK`]), held by one connection with no statement
+/// timeout, so that waiting for another replica's migrations is not cut short. Released by
+/// [`StartupLock::release`]; if that cannot unlock, or the lock is dropped unreleased, the
+/// connection is closed, which ends the lock with its session.
+struct StartupLock {
+    conn: Unbounded,
+}
+
+impl StartupLock {
+    async fn take(pool: &PgPool) -> Result<StartupLock, sqlx::Error> {
+        let mut conn = Unbounded::acquire(pool).await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(PG_STARTUP_LOCK)
+            .execute(conn.connection())
+            .await?;
+        Ok(StartupLock { conn })
+    }
+
+    fn connection(&mut self) -> &mut PgConnection {
+        self.conn.connection()
+    }
+
+    async fn release(mut self) {
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(PG_STARTUP_LOCK)
+            .execute(self.conn.connection())
+            .await;
+        match unlocked {
+            Ok(_) => self.conn.release().await,
+            // Dropping `self` closes the connection, and the lock ends with it.
+            Err(e) => {
+                tracing::warn!(error = %e, "could not release the start-up lock; closing its connection")
+            }
+        }
     }
 }
 

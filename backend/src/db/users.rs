@@ -14,6 +14,8 @@ pub struct UserRow {
     pub password_hash: String,
     pub role: String,
     pub enabled: i64,
+    /// Moves on each time the user is disabled; part of every session's auth hash.
+    pub session_epoch: i64,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -33,7 +35,7 @@ impl UserRow {
     }
 }
 
-const COLUMNS: &str = "id, username, password_hash, role, enabled";
+const COLUMNS: &str = "id, username, password_hash, role, enabled, session_epoch";
 
 /// The transaction-scoped advisory lock that puts user changes one after another on
 /// PostgreSQL. The key is this desk's own; no other lock uses it.
@@ -192,7 +194,11 @@ impl Db {
             }
             match update {
                 UserUpdate::Enabled(enabled) => {
-                    sqlx::query("UPDATE users SET enabled = $1 WHERE id = $2")
+                    // Disabling moves the session epoch on: the user's sessions end for good.
+                    sqlx::query(
+                        "UPDATE users SET enabled = $1, session_epoch = session_epoch + (1 - $1) \
+                         WHERE id = $2",
+                    )
                         .bind(i64::from(enabled))
                         .bind(row.id)
                         .execute(&mut *tx)

@@ -1,39 +1,40 @@
-//! Saving a card-state tab's Additional Commands (Cards > Card in the settings view).
+//! Saving a list of Additional Commands: a card-state tab (Cards › Card) or Users › User.
 
 use crate::db::audit::AuditRecord;
 use crate::db::Db;
-use desk_core::domain::{CardState, Process};
+use desk_core::domain::{CommandList, NotApplicable, Process};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SaveCommandsError {
-    #[error("{process} cannot be enabled on the {state} tab: it only acts on cards that are Ordered or In production.", process = .0.label(), state = .1.label())]
-    NotApplicable(Process, CardState),
+    #[error("{0}")]
+    NotApplicable(#[from] NotApplicable),
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
 }
 
-/// Replaces the tab's list with `processes` (duplicates dropped, order kept) and writes the
-/// audit line, atomically. A process that cannot apply to `state` refuses the whole save,
-/// and nothing is written. Returns the list as stored.
+/// Replaces the list `on` with `processes` (duplicates dropped, order kept) and writes the
+/// audit line, atomically. A process that cannot apply there refuses the whole save, and
+/// nothing is written. Returns the list as stored.
 pub async fn save_commands(
     db: &Db,
-    state: CardState,
+    on: CommandList,
     processes: &[Process],
     actor: &str,
 ) -> Result<Vec<Process>, SaveCommandsError> {
     let mut list: Vec<Process> = Vec::with_capacity(processes.len());
     for &process in processes {
-        if !process.applies_to(state) {
-            return Err(SaveCommandsError::NotApplicable(process, state));
-        }
+        process.check_list(on)?;
         if !list.contains(&process) {
             list.push(process);
         }
     }
     let names: Vec<&str> = list.iter().map(|p| p.label()).collect();
     let detail = format!(
-        "{} tab: {}",
-        state.label(),
+        "{}: {}",
+        match on {
+            CommandList::Card(state) => format!("{} tab", state.label()),
+            CommandList::User => "Users › User".to_owned(),
+        },
         if names.is_empty() {
             "no commands".to_owned()
         } else {
@@ -41,7 +42,7 @@ pub async fn save_commands(
         }
     );
     db.save_commands(
-        state,
+        on,
         &list,
         AuditRecord {
             actor,
@@ -50,6 +51,6 @@ pub async fn save_commands(
         },
     )
     .await?;
-    tracing::info!(actor, state = state.as_str(), %detail, "Additional Commands saved");
+    tracing::info!(actor, list = on.as_str(), %detail, "Additional Commands saved");
     Ok(list)
 }

@@ -5,7 +5,7 @@
 use crate::db::cards::CardRow;
 use crate::db::history::NewHistory;
 use crate::db::Db;
-use desk_core::domain::{apply, CardState, GoCardsStatus, Outcome};
+use desk_core::domain::{apply, CardState, GoCardsStatus, NoChange, Outcome};
 use desk_core::model::{HistoryKind, HistorySource};
 
 /// Where a report came from, and who asked for it.
@@ -24,8 +24,12 @@ pub struct Report<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
-    /// The outcome, now stored, for the card as it was in `state`.
-    Stored { outcome: Outcome, state: CardState },
+    /// The outcome, now stored, for the card as it was in `state` at `version`.
+    Stored {
+        outcome: Outcome,
+        state: CardState,
+        version: i64,
+    },
     /// Another writer changed the card first, each time it was tried: nothing was written.
     ChangedMeanwhile,
     /// The card was removed before the report could be applied.
@@ -38,12 +42,14 @@ struct Policy {
     /// and apply the report once more. Not for the manual command: the operator decided on
     /// the card they saw, so a race is theirs to look at.
     read_again_on_race: bool,
-    /// A report that changes nothing updates `last checked`, with a history row (a manual
-    /// check), without one (a webhook), or not at all: the batch sync writes `last checked`
-    /// for a whole page at once.
+    /// A report that changes nothing updates `last checked` and the stored status (as
+    /// [`CheckWrite`] says; only if the card is still at the version it was read at), with a
+    /// history row (a manual check), without one (a webhook), or not at all: the batch sync
+    /// writes them for a whole page at once.
     no_change: NoChangeWrite,
 }
 
+#[derive(Clone, Copy)]
 enum NoChangeWrite {
     CheckWithHistory,
     Check,
@@ -66,6 +72,38 @@ impl Policy {
                 no_change: NoChangeWrite::LeftToCaller,
             },
         }
+    }
+}
+
+/// What a report that changes no state writes to the card, always only if the card is still
+/// at the version it was read at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckWrite {
+    /// "Last checked" and the raw status: GO Cards confirms the state (or names a status
+    /// this version does not know).
+    Status,
+    /// "Last checked" alone: GO Cards answered with an earlier state (a late webhook, a
+    /// lagging listing), which must not overwrite the newer status stored.
+    CheckedOnly,
+    /// Nothing: the card is no open order any more, so the report is about an order that is
+    /// over (a late webhook for a Produced card).
+    Nothing,
+}
+
+impl CheckWrite {
+    pub fn of(outcome: &Outcome) -> CheckWrite {
+        match outcome {
+            Outcome::NoChange(NoChange::SameState { .. } | NoChange::Unrecognised { .. }) => {
+                CheckWrite::Status
+            }
+            Outcome::NoChange(NoChange::Backwards { .. }) => CheckWrite::CheckedOnly,
+            Outcome::Refused(_) | Outcome::Changed { .. } => CheckWrite::Nothing,
+        }
+    }
+
+    /// The raw status to store with "last checked", if any.
+    pub fn status(self, reported: &str) -> Option<&str> {
+        (self == CheckWrite::Status).then_some(reported)
     }
 }
 
@@ -132,17 +170,35 @@ pub async fn apply_report(
                     gocards_status: Some(raw),
                     detail: Some(&message),
                 };
-                match policy.no_change {
-                    NoChangeWrite::CheckWithHistory => {
-                        db.record_check(&card.card_id, Some(raw), Some(&event))
+                let write = CheckWrite::of(&outcome);
+                let status = write.status(raw);
+                let stored = match (policy.no_change, write) {
+                    (NoChangeWrite::LeftToCaller, _)
+                    | (NoChangeWrite::Check, CheckWrite::Nothing) => true,
+                    // Nothing to store on the card, but the operator's attempt is a row.
+                    (NoChangeWrite::CheckWithHistory, CheckWrite::Nothing) => {
+                        db.append_history(&card.card_id, &event).await?;
+                        true
+                    }
+                    (NoChangeWrite::CheckWithHistory, _) => {
+                        db.record_check(&card.card_id, card.version, status, Some(&event))
                             .await?
                     }
-                    NoChangeWrite::Check => db.record_check(&card.card_id, Some(raw), None).await?,
-                    NoChangeWrite::LeftToCaller => {}
+                    (NoChangeWrite::Check, _) => {
+                        db.record_check(&card.card_id, card.version, status, None)
+                            .await?
+                    }
+                };
+                if !stored {
+                    continue;
                 }
             }
         }
-        return Ok(Applied::Stored { outcome, state });
+        return Ok(Applied::Stored {
+            outcome,
+            state,
+            version: card.version,
+        });
     }
     Ok(Applied::ChangedMeanwhile)
 }

@@ -102,7 +102,7 @@ pub async fn update_card_order(
         failure_reason: info.failure_reason.as_deref(),
     };
     match apply_report(db, card.clone(), report, origin).await? {
-        Applied::Stored { outcome, state } => {
+        Applied::Stored { outcome, state, .. } => {
             if let Outcome::Refused(Refusal::NotApplicable { state }) = outcome {
                 return Err(UpdateCardOrderError::NotApplicable(state));
             }
@@ -143,7 +143,7 @@ impl Attempt<'_> {
         status: Option<&str>,
     ) -> Result<(), sqlx::Error> {
         self.db
-            .record_check(self.card_id, None, Some(&self.event(kind, detail, status)))
+            .record_attempt(self.card_id, &self.event(kind, detail, status))
             .await
     }
 

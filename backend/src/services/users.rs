@@ -44,6 +44,7 @@ pub async fn add_user(
     actor: &str,
 ) -> Result<UserSummary, UserAdminError> {
     let name = Username::parse(username)?;
+    no_such_name(username)?;
     check_new_password(&password)?;
     let hash = hash_password(password).await?;
     let detail = format!("{name} as {role}");
@@ -69,6 +70,7 @@ pub async fn reset_password(
     password: String,
     actor: &str,
 ) -> Result<(), UserAdminError> {
+    no_such_name(username)?;
     check_new_password(&password)?;
     let hash = hash_password(password).await?;
     let audit = AuditRecord {
@@ -84,13 +86,17 @@ pub async fn reset_password(
 }
 
 /// Enables, disables, promotes or demotes `username`, unless that leaves no enabled admin.
-/// A disabled user's sessions end at once (the session layer finds no enabled user).
+/// Disabling ends the user's sessions for good: a session from before is refused at once
+/// (no enabled user) and stays refused after re-enabling (the session epoch moved on).
 pub async fn update_user(
     db: &Db,
     username: &str,
     update: UserUpdate,
     actor: &str,
 ) -> Result<UserSummary, UserAdminError> {
+    // A name no account can have (a NUL, say, which PostgreSQL would refuse to compare) is
+    // simply no such user: the database is not asked.
+    no_such_name(username)?;
     let (action, detail) = match update {
         UserUpdate::Enabled(true) => ("enable user", username.to_owned()),
         UserUpdate::Enabled(false) => ("disable user", username.to_owned()),
@@ -115,5 +121,15 @@ pub async fn update_user(
                 "{username} is the last enabled admin and cannot be made an operator. Make another user an admin first."
             ),
         })),
+    }
+}
+
+/// `NoSuchUser` for a name that [`Username::parse`] refuses, with the name shown safely.
+fn no_such_name(username: &str) -> Result<(), UserAdminError> {
+    match desk_core::domain::Username::parse(username) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(UserAdminError::NoSuchUser(
+            desk_core::domain::text::clean_text(username, 60).into_owned(),
+        )),
     }
 }

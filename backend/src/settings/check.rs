@@ -5,6 +5,7 @@ use reqwest::header::HeaderValue;
 use secrecy::SecretString;
 
 use super::GoCardsEnv;
+use desk_core::domain::text::has_control;
 use desk_core::model::{ConnectionField, ConnectionSettingsInput, FieldError};
 
 pub const MIN_TIMEOUT_MS: u64 = 100;
@@ -51,11 +52,21 @@ pub fn check_input(
             .is_some_and(|v| v.len() > MAX_TEXT_LEN)
         {
             refuse(ConnectionField::ClientId, "Client ID is too long.");
+        } else if checked.client_id.as_deref().is_some_and(has_control) {
+            refuse(
+                ConnectionField::ClientId,
+                "Client ID must not hold control characters.",
+            );
         }
     }
     if env.client_secret.is_none() && !input.client_secret.is_empty() {
         if input.client_secret.len() > MAX_TEXT_LEN {
             refuse(ConnectionField::ClientSecret, "Client secret is too long.");
+        } else if has_control(&input.client_secret) {
+            refuse(
+                ConnectionField::ClientSecret,
+                "Client secret must not hold control characters.",
+            );
         } else {
             checked.client_secret = Some(SecretString::from(input.client_secret.clone()));
         }
@@ -104,6 +115,9 @@ fn check_base_url(raw: &str) -> Result<url::Url, &'static str> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err("Base URL must name a host.");
     }
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err("Base URL must start with https:// (plain http:// only for this machine: localhost, 127.0.0.1 or [::1]).");
+    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err("Base URL must not have a query (?…) or a fragment (#…).");
     }
@@ -111,6 +125,16 @@ fn check_base_url(raw: &str) -> Result<url::Url, &'static str> {
         return Err("Base URL must not hold a user name or password.");
     }
     Ok(url)
+}
+
+/// Whether the URL's host is this machine, where plain http leaves no wire.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +166,8 @@ mod tests {
         for good in [
             "https://cards.nxsas.com",
             "http://127.0.0.1:4011/",
+            "http://localhost:4011/",
+            "http://[::1]:4011/",
             "https://proxy/gocards/",
         ] {
             assert!(check_input(&input(good, ""), &env).is_ok(), "{good}");
@@ -152,6 +178,8 @@ mod tests {
             "https://x/?a=1",
             "https://u:p@x",
             "javascript:alert(1)",
+            "http://cards.nxsas.com",
+            "http://10.0.0.7:4011/",
         ] {
             assert_eq!(
                 fields(check_input(&input(bad, ""), &env)),

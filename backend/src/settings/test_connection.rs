@@ -7,6 +7,7 @@ use url::Url;
 
 use super::layered::Submitted;
 use super::{CheckedInput, Connection};
+use crate::db::audit::AuditRecord;
 use crate::AppState;
 use desk_core::model::{
     ConnectionField, ConnectionSettingsInput, ConnectionTestReport, FieldError,
@@ -22,12 +23,17 @@ pub enum TestError {
 }
 
 /// Fetches a token and makes one `/api` call with the typed settings, falling back to the
-/// env and stored ones for empty fields. Changes nothing.
+/// env and stored ones for empty fields. Changes no setting; writes one audit line.
+///
+/// The secret in force is sent only where it is in force: with a base URL or client ID that
+/// differs from the one in force, the secret must be typed again.
 pub async fn test_connection(
     state: &AppState,
     input: &ConnectionSettingsInput,
+    actor: &str,
 ) -> Result<ConnectionTestReport, TestError> {
     let Submitted { checked, current } = Submitted::load(state, input, TestError::Invalid).await?;
+    let elsewhere = refuse_stored_secret_elsewhere(&current, &checked);
     let typed = with_typed(current, checked);
     let (config, target) = match typed.config().map_err(TestError::Invalid)? {
         Some(config) => {
@@ -53,7 +59,51 @@ pub async fn test_connection(
             }
         },
     };
-    Ok(run_test(config, target).await.report())
+    elsewhere.map_err(TestError::Invalid)?;
+    let report = run_test(config, target.clone()).await.report();
+    let detail = format!("{target}: {}", if report.ok { "works" } else { "failed" });
+    state
+        .db
+        .record_audit(AuditRecord {
+            actor,
+            action: "test GO Cards connection",
+            detail: &detail,
+        })
+        .await?;
+    Ok(report)
+}
+
+/// A typed base URL or client ID other than the one in force, with the secret left empty,
+/// would send the secret in force to somebody else: refused.
+fn refuse_stored_secret_elsewhere(
+    current: &Connection,
+    checked: &CheckedInput,
+) -> Result<(), Vec<FieldError>> {
+    if checked.client_secret.is_some() {
+        return Ok(());
+    }
+    let in_force_url = current
+        .base_url
+        .value()
+        .and_then(|raw| Url::parse(raw).ok());
+    let new_url = checked
+        .base_url
+        .as_ref()
+        .is_some_and(|typed| in_force_url.as_ref() != Some(typed));
+    let new_client = checked
+        .client_id
+        .as_ref()
+        .is_some_and(|typed| current.client_id.value() != Some(typed));
+    if new_url || new_client {
+        let changed = if new_url { "base URL" } else { "client ID" };
+        return Err(vec![FieldError {
+            field: ConnectionField::ClientSecret,
+            message: format!(
+                "Type the client secret to test another {changed}: the stored secret is sent only to the connection in force."
+            ),
+        }]);
+    }
+    Ok(())
 }
 
 /// The connection with the typed fields over the stored ones; empty fields fall back.
@@ -89,6 +139,7 @@ async fn run_test(config: GoCardsConfig, target: Target) -> TestOutcome {
 }
 
 /// What was tested.
+#[derive(Clone)]
 enum Target {
     Simulator,
     GoCards(Url),
@@ -162,6 +213,10 @@ impl TestOutcome {
                 GoCardsError::BadRequest | GoCardsError::Conflict => {
                     format!("{target} refused the test call as invalid.")
                 }
+                GoCardsError::ClientError { status } => format!(
+                    "{target} refused the test call (error {status}). Check the base URL, and \
+                     any proxy in front of GO Cards."
+                ),
                 GoCardsError::InvalidConfig(problem) => {
                     format!("These settings cannot work: {problem}.")
                 }

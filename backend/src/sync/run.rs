@@ -10,8 +10,20 @@
 //!    asked for with `GET /api/card/{id}`, `concurrency` calls in flight. The cards are walked
 //!    by card id, so none comes up twice in one run.
 //!
-//! One bad card never stops a run: it is counted as failed, gets an `error` history row and a
+//! One bad card never stops a run: it is counted as failed, gets an `error` history row (the
+//! same error again on the card's newest row counts there: "failed again (×N, …)") and a
 //! line in the run's errors, and is tried again next run (its `last checked` is left alone).
+//!
+//! Three things do stop a run early:
+//! - **An outage.** After `max_consecutive_failures` GO Cards calls in a row failed as an
+//!   outage does (unreachable, timeout, 5xx, each after its retries), the poll stops and the
+//!   run records "GO Cards unreachable" once, instead of an error per stale open order.
+//! - **A shutdown.** No new card is started; the calls in flight get `shutdown_grace` to
+//!   finish and are applied; the run is marked "interrupted (shutdown)".
+//! - **A lost lease** (another process took over): at once.
+//!
+//! A listing whose cursors go back to a page already read (A→B→A) ends the listing with an
+//! error instead of looping for ever.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,22 +33,22 @@ use futures::StreamExt;
 use tokio::time::Instant;
 
 use super::retry::with_retries;
-use super::{duration_ms, SyncSettings};
-use crate::db::cards::CardRow;
+use super::{duration_ms, SyncHandle, SyncSettings};
+use crate::db::cards::{CardAtVersion, CardRow};
 use crate::db::history::NewHistory;
 use crate::db::sync::{RunCounts, NEEDS_ATTENTION_RUNS};
 use crate::db::{now_ms, Db, DbKind};
-use crate::services::report::{apply_report, Applied, Report, ReportSource};
+use crate::services::report::{apply_report, Applied, CheckWrite, Report, ReportSource};
 use desk_core::domain::{CardId, CardState, GoCardsStatus, Outcome};
 use desk_core::model::{HistoryKind, HistorySource, RunPhase, RunStatus};
-use gocards::{CardInfo, GoCardsClient, GoCardsError, ListCursor};
+use gocards::{CardInfo, CursorTrail, GoCardsClient, GoCardsError, ListCursor};
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunReport {
     pub run_id: i64,
-    /// `completed`, `failed` (part of the run could not be done) or `interrupted` (the lease
-    /// was lost).
+    /// `completed`, `failed` (part of the run could not be done, or GO Cards was
+    /// unreachable) or `interrupted` (the lease was lost, or the server shut down).
     pub status: RunStatus,
     pub counts: RunCounts,
     pub error: Option<String>,
@@ -47,9 +59,16 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(300);
 /// Cards per poll batch read from the database.
 const POLL_BATCH: i64 = 500;
 
+/// The run's error when it stopped for a shutdown.
+pub const INTERRUPTED_BY_SHUTDOWN: &str =
+    "Interrupted (shutdown): the server stopped during the run. The next run carries on.";
+
 /// Why a run stopped early.
 enum Stop {
     LeaseLost,
+    Shutdown,
+    /// Too many GO Cards calls in a row failed as an outage does; the message says so.
+    Unreachable(String),
     Storage(sqlx::Error),
 }
 
@@ -65,18 +84,22 @@ type Listed = (usize, String, CardState, Result<CardResult, String>);
 /// What one card's report did.
 enum CardResult {
     Changed,
-    /// Nothing to write but `last checked` (with this raw status).
+    /// Nothing to write but `last checked` (with this raw status, if any, for the card at
+    /// this version).
     Unchanged {
-        touch: Option<String>,
+        touch: Option<(Option<String>, i64)>,
     },
 }
 
 struct Run<'a> {
     db: &'a Db,
     gocards: &'a GoCardsClient,
+    sync: &'a SyncHandle,
     settings: &'a SyncSettings,
     holder: &'a str,
     lost: &'a AtomicBool,
+    /// GO Cards calls that failed as an outage does, in a row (any answer resets it).
+    outage_failures: usize,
     run_id: i64,
     started_at: i64,
     counts: RunCounts,
@@ -90,18 +113,20 @@ struct Run<'a> {
 pub(super) async fn execute(
     db: &Db,
     gocards: &GoCardsClient,
-    settings: &SyncSettings,
-    holder: &str,
+    sync: &SyncHandle,
     started_by: &str,
     lost: &AtomicBool,
 ) -> Result<RunReport, sqlx::Error> {
+    let holder = sync.holder();
     let run_id = db.sync_start_run(holder, started_by).await?;
     let mut run = Run {
         db,
         gocards,
-        settings,
+        sync,
+        settings: sync.settings(),
         holder,
         lost,
+        outage_failures: 0,
         run_id,
         started_at: now_ms(),
         counts: RunCounts::default(),
@@ -123,6 +148,14 @@ pub(super) async fn execute(
             RunStatus::Interrupted,
             Some("Another server took over the sync; it continues there.".to_owned()),
         ),
+        Err(Stop::Shutdown) => {
+            tracing::info!(run = run_id, "batch sync interrupted by the shutdown");
+            (
+                RunStatus::Interrupted,
+                Some(INTERRUPTED_BY_SHUTDOWN.to_owned()),
+            )
+        }
+        Err(Stop::Unreachable(message)) => (RunStatus::Failed, Some(message)),
         Err(Stop::Storage(err)) => {
             tracing::error!(error = %err, run = run_id, "batch sync stopped on a storage error");
             (
@@ -150,6 +183,48 @@ impl Run<'_> {
         }
     }
 
+    /// Between steps: stop for a lost lease or a shutdown.
+    fn check_stop(&self) -> Result<(), Stop> {
+        self.check_lease()?;
+        if self.sync.is_stopping() {
+            return Err(Stop::Shutdown);
+        }
+        Ok(())
+    }
+
+    /// Counts one GO Cards answer toward the outage limit: an outage failure adds one, any
+    /// other answer (a card, a 404, a bad reply) resets it. Past the limit, the run's one
+    /// "GO Cards unreachable" line is written and the run stops.
+    async fn note_answer(&mut self, failure: Option<&GoCardsError>) -> Result<(), Stop> {
+        let Some(err) = failure.filter(|err| err.is_outage()) else {
+            self.outage_failures = 0;
+            return Ok(());
+        };
+        self.outage_failures += 1;
+        let limit = self.settings.max_consecutive_failures.max(1);
+        if self.outage_failures < limit {
+            return Ok(());
+        }
+        let message = format!(
+            "GO Cards unreachable: {limit} calls in a row failed (last: {}), so the sync stopped \
+             asking. The next run tries again; check the GO Cards connection if this repeats.",
+            err.user_message()
+        );
+        tracing::warn!(error = %err, calls = limit, "batch sync: GO Cards unreachable; stopping the run");
+        self.db
+            .sync_record_error(self.run_id, None, &message)
+            .await?;
+        Err(Stop::Unreachable(message))
+    }
+
+    /// Waits for `call` unless the process starts shutting down first (`None`).
+    async fn unless_stopping<T>(&self, call: impl std::future::Future<Output = T>) -> Option<T> {
+        tokio::select! {
+            value = call => Some(value),
+            () = self.sync.stopping() => None,
+        }
+    }
+
     async fn save_progress(&mut self, force: bool) -> Result<(), Stop> {
         if force || self.saved_at.elapsed() >= PROGRESS_EVERY {
             self.db
@@ -173,27 +248,42 @@ impl Run<'_> {
         // Stays true while every listed card so far was applied: only then may the
         // watermark move.
         let mut contiguous = true;
+        // The cursors this walk has read: a `next` among them would loop for ever.
+        let mut trail = CursorTrail::starting_at(&cursor);
         loop {
-            self.check_lease()?;
+            self.check_stop()?;
             let page = with_retries(self.settings.retry, || {
                 self.gocards.changed_cards(&cursor, self.settings.page_size)
-            })
-            .await;
+            });
+            // A page not read yet is simply read again next run.
+            let Some(page) = self.unless_stopping(page).await else {
+                return Err(Stop::Shutdown);
+            };
+            self.note_answer(page.as_ref().err()).await?;
             let page = match page {
                 Ok(page) => page,
                 Err(err) => {
-                    let message = format!(
-                        "The changed-cards listing could not be read: {} The next run starts from the same place.",
-                        err.user_message()
-                    );
                     tracing::warn!(error = %err, "batch sync: listing failed");
-                    self.db
-                        .sync_record_error(self.run_id, None, &message)
-                        .await?;
-                    self.problem = Some(message);
-                    return Ok(());
+                    return self
+                        .listing_failed(format!(
+                            "The changed-cards listing could not be read: {} The next run starts from the same place.",
+                            err.user_message()
+                        ))
+                        .await;
                 }
             };
+            if let Some(looped) = page
+                .next
+                .as_ref()
+                .and_then(|next| trail.advance(next).err())
+            {
+                tracing::warn!(error = %looped, "batch sync: listing cursor loop");
+                return self
+                    .listing_failed(format!(
+                        "The changed-cards listing stopped: {looped}. The next run starts from the last card applied; report it to GO Cards if it repeats."
+                    ))
+                    .await;
+            }
             let first_failure = self.apply_listing_page(&page.items).await?;
             if contiguous {
                 let applied_upto = match first_failure {
@@ -223,6 +313,15 @@ impl Run<'_> {
                 None => return Ok(()),
             }
         }
+    }
+
+    /// The listing cannot go on: its error is the run's, and the poll still runs.
+    async fn listing_failed(&mut self, message: String) -> Result<(), Stop> {
+        self.db
+            .sync_record_error(self.run_id, None, &message)
+            .await?;
+        self.problem = Some(message);
+        Ok(())
     }
 
     /// Applies one listing page; returns the index of the first card that failed.
@@ -260,7 +359,7 @@ impl Run<'_> {
             .await;
 
         let mut first_failure = None;
-        let mut touches: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut touches: BTreeMap<Option<String>, Vec<CardAtVersion>> = BTreeMap::new();
         for (index, card_id, state, result) in results {
             self.counts.checked += 1;
             if !self.count(card_id, state, result, &mut touches).await? {
@@ -268,7 +367,7 @@ impl Run<'_> {
             }
         }
         for (status, ids) in touches {
-            self.db.touch_checked(&ids, &status).await?;
+            self.db.touch_checked(&ids, status.as_deref()).await?;
         }
         Ok(first_failure)
     }
@@ -288,14 +387,15 @@ impl Run<'_> {
         card_id: String,
         state: CardState,
         result: Result<CardResult, String>,
-        touches: &mut BTreeMap<String, Vec<String>>,
+        touches: &mut BTreeMap<Option<String>, Vec<CardAtVersion>>,
     ) -> Result<bool, Stop> {
         match result {
             Ok(CardResult::Changed) => self.counts.changed += 1,
             Ok(CardResult::Unchanged { touch }) => {
                 self.counts.unchanged += 1;
-                if let Some(status) = touch {
-                    touches.entry(status).or_default().push(card_id);
+                if let Some((status, version)) = touch {
+                    let card = CardAtVersion { card_id, version };
+                    touches.entry(status).or_default().push(card);
                 }
             }
             Err(message) => {
@@ -330,10 +430,16 @@ impl Run<'_> {
                 ..
             }) => Ok(CardResult::Changed),
             // No change, or refused (not an open order any more): `last checked` is written
-            // with the page, for open orders.
-            Ok(Applied::Stored { state, .. }) => Ok(CardResult::Unchanged {
-                touch: state.is_open_order().then(|| reported.as_str().to_owned()),
-            }),
+            // with the page, as `CheckWrite` says (nothing for a card that is no open order).
+            Ok(Applied::Stored {
+                outcome, version, ..
+            }) => {
+                let write = CheckWrite::of(&outcome);
+                let status = write.status(reported.as_str()).map(str::to_owned);
+                Ok(CardResult::Unchanged {
+                    touch: (write != CheckWrite::Nothing).then_some((status, version)),
+                })
+            }
             Ok(Applied::ChangedMeanwhile) => Err(
                 "The card kept changing during the sync; it is tried again next run.".to_owned(),
             ),
@@ -354,7 +460,7 @@ impl Run<'_> {
         for state in [CardState::Ordered, CardState::InProduction] {
             let mut after = String::new();
             loop {
-                self.check_lease()?;
+                self.check_stop()?;
                 let batch = self
                     .db
                     .stale_open_orders(state.as_str(), cutoff, &after, POLL_BATCH)
@@ -364,19 +470,24 @@ impl Run<'_> {
                 };
                 after = last.card_id.clone();
                 self.poll_batch(batch, &mut not_found).await?;
+                self.check_stop()?;
             }
         }
         self.save_progress(true).await
     }
 
+    /// Polls one batch, `concurrency` calls in flight. On a shutdown no new card is started
+    /// and the calls in flight get `shutdown_grace` to finish; what they answered is applied.
     async fn poll_batch(
         &mut self,
         batch: Vec<CardRow>,
         not_found: &mut HashSet<String>,
     ) -> Result<(), Stop> {
         let gocards = self.gocards;
+        let sync = self.sync;
         let retry = self.settings.retry;
-        let mut answers = futures::stream::iter(batch.into_iter().map(|card| async move {
+        let cards = batch.into_iter().take_while(|_| !sync.is_stopping());
+        let mut answers = futures::stream::iter(cards.map(|card| async move {
             let answer = match CardId::parse(&card.card_id) {
                 Ok(id) => with_retries(retry, || gocards.card(&id)).await,
                 Err(_) => Err(GoCardsError::BadRequest),
@@ -385,9 +496,30 @@ impl Run<'_> {
         }))
         .buffer_unordered(self.settings.concurrency.max(1));
 
-        let mut touches: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut touches: BTreeMap<Option<String>, Vec<CardAtVersion>> = BTreeMap::new();
         let mut found_again = Vec::new();
-        while let Some((card, answer)) = answers.next().await {
+        let mut stopped = Ok(());
+        let mut drain_until: Option<Instant> = None;
+        loop {
+            let next = match drain_until {
+                None => match self.unless_stopping(answers.next()).await {
+                    Some(next) => next,
+                    None => {
+                        drain_until = Some(Instant::now() + self.settings.shutdown_grace);
+                        continue;
+                    }
+                },
+                Some(deadline) => match tokio::time::timeout_at(deadline, answers.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        tracing::warn!("batch sync: GO Cards calls still in flight at shutdown are left for the next run");
+                        break;
+                    }
+                },
+            };
+            let Some((card, answer)) = next else {
+                break;
+            };
             self.check_lease()?;
             self.counts.checked += 1;
             let card_id = card.card_id.clone();
@@ -401,6 +533,7 @@ impl Run<'_> {
                         .apply_card(card, &info.status, info.failure_reason.as_deref())
                         .await;
                     self.count(card_id, state, result, &mut touches).await?;
+                    stopped = self.note_answer(None).await;
                 }
                 Err(err) => {
                     self.counts.failed += 1;
@@ -409,22 +542,31 @@ impl Run<'_> {
                         let runs = self.db.sync_note_not_found(&card_id, self.run_id).await?;
                         not_found.insert(card_id.clone());
                         if runs >= NEEDS_ATTENTION_RUNS {
+                            // The same words every run, so the card's row counts the repeats.
                             message = format!(
-                                "{message} ({runs} runs in a row: on the needs-attention list)"
+                                "{message} On the needs-attention list: not found in {NEEDS_ATTENTION_RUNS} runs in a row or more."
                             );
                         }
                     }
                     self.card_error(&card_id, card.state, &message, Some(&err))
                         .await?;
+                    stopped = self.note_answer(Some(&err)).await;
                 }
+            }
+            if stopped.is_err() {
+                break;
             }
             self.save_progress(false).await?;
         }
         drop(answers);
         for (status, ids) in touches {
-            self.db.touch_checked(&ids, &status).await?;
+            self.db.touch_checked(&ids, status.as_deref()).await?;
         }
         self.db.sync_clear_not_found(&found_again).await?;
+        stopped?;
+        if self.sync.is_stopping() {
+            return Err(Stop::Shutdown);
+        }
         Ok(())
     }
 
@@ -449,7 +591,7 @@ impl Run<'_> {
             gocards_status: None,
             detail: Some(message),
         };
-        self.db.append_history(card_id, &event).await?;
+        self.db.append_history_collapsing(card_id, &event).await?;
         self.db
             .sync_record_error(self.run_id, Some(card_id), message)
             .await?;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::{duration_ms, SyncHandle, SyncSettings};
+use crate::db::settings::SettingChange;
 use crate::db::{now_ms, Db};
 
 const ENABLED_KEY: &str = "sync.enabled";
@@ -68,7 +69,8 @@ pub enum ScheduleError {
     Storage(#[from] sqlx::Error),
 }
 
-/// Stores an admin's schedule (with audit lines) and reschedules the next run from now.
+/// Stores an admin's schedule (both settings with their audit lines, all or nothing) and
+/// reschedules the next run from now.
 pub async fn save_schedule(
     db: &Db,
     sync: &SyncHandle,
@@ -86,22 +88,21 @@ pub async fn save_schedule(
         .map(Duration::from_secs)
         .filter(|interval| (MIN_INTERVAL..=MAX_INTERVAL).contains(interval))
         .ok_or(ScheduleError::InvalidInterval)?;
-    let enabled_text = if enabled { "true" } else { "false" };
-    db.put_setting(
-        ENABLED_KEY,
-        enabled_text,
-        actor,
-        &format!("batch sync schedule {}", if enabled { "on" } else { "off" }),
-    )
-    .await?;
+    // Both settings and their audit lines in one transaction: never one without the other.
     let secs = interval.as_secs().to_string();
-    db.put_setting(
-        INTERVAL_KEY,
-        &secs,
-        actor,
-        &format!("batch sync interval {secs} s"),
-    )
-    .await?;
+    let changes = [
+        SettingChange {
+            key: ENABLED_KEY,
+            value: Some(if enabled { "true" } else { "false" }.to_owned()),
+            audit_detail: format!("batch sync schedule {}", if enabled { "on" } else { "off" }),
+        },
+        SettingChange {
+            key: INTERVAL_KEY,
+            value: Some(secs.clone()),
+            audit_detail: format!("batch sync interval {secs} s"),
+        },
+    ];
+    db.put_settings(&changes, actor).await?;
     let saved = Schedule {
         enabled,
         interval,

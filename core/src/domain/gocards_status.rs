@@ -3,6 +3,9 @@ use std::fmt;
 
 use super::CardState;
 
+/// The longest unknown status kept; the rest is cut off.
+pub const MAX_STATUS_CHARS: usize = 64;
+
 /// A status as GO Cards reports it. An unknown string is not an error: it is kept,
 /// and the domain treats it as "no change".
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -37,7 +40,9 @@ impl GoCardsStatus {
             "DELIVERED" => GoCardsStatus::Delivered,
             "FAILED" => GoCardsStatus::Failed,
             "CANCELLED" => GoCardsStatus::Cancelled,
-            other => GoCardsStatus::Unrecognised(other.to_owned()),
+            other => GoCardsStatus::Unrecognised(
+                super::text::clean_text(other, MAX_STATUS_CHARS).into_owned(),
+            ),
         }
     }
 
@@ -116,6 +121,16 @@ mod tests {
             GoCardsStatus::parse("ordered"),
             GoCardsStatus::Unrecognised(_)
         ));
+    }
+
+    #[test]
+    fn unknown_statuses_lose_their_control_characters() {
+        assert_eq!(
+            GoCardsStatus::parse("HOLD\u{0}"),
+            GoCardsStatus::Unrecognised("HOLD\u{FFFD}".into())
+        );
+        let long = "X".repeat(500);
+        assert_eq!(GoCardsStatus::parse(&long).as_str().len(), MAX_STATUS_CHARS);
     }
 
     #[test]

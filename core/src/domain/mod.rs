@@ -5,8 +5,11 @@ mod account;
 mod card_id;
 mod card_state;
 mod gocards_status;
+mod job;
+mod order;
 mod outcome;
 mod process;
+pub mod text;
 
 pub use account::{
     check_new_password, AccountError, Username, MAX_PASSWORD_BYTES, MAX_USERNAME_LEN,
@@ -15,5 +18,13 @@ pub use account::{
 pub use card_id::{CardId, CardIdError};
 pub use card_state::{CardState, UnknownCardState};
 pub use gocards_status::GoCardsStatus;
+pub use job::{
+    already_running_message, check_job_size, job_title, skipped_sentence, ItemOutcome, JobCounts,
+    JobSizeError, JobStatus, UnknownJobWord, DEFAULT_JOB_CONCURRENCY, MAX_JOB_CONCURRENCY,
+    MAX_JOB_ITEMS,
+};
+pub use order::{
+    check_reason, FieldError, OrderField, OrderForm, ReasonError, MAX_ORDER_FIELD_CHARS,
+};
 pub use outcome::{apply, NoChange, Outcome, Refusal, CANCELLED_REASON};
-pub use process::{Process, UnknownProcess};
+pub use process::{CommandList, Entity, NotApplicable, Process, UnknownProcess};

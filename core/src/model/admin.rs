@@ -4,12 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::Role;
-use crate::domain::{CardState, Process};
+use crate::domain::{CommandList, Process};
 
-/// The Additional Commands of one card-state tab, in order.
+/// The Additional Commands of one list (a card-state tab, or Users › User), in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandTab {
-    pub state: CardState,
+    pub list: CommandList,
     pub processes: Vec<Process>,
 }
 

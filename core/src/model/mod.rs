@@ -2,11 +2,17 @@
 //! (`backend::db`) and convert into these.
 
 mod admin;
+mod holder;
+mod jobs;
+mod orders;
 mod search;
 mod sync;
 mod user;
 
 pub use admin::*;
+pub use holder::*;
+pub use jobs::*;
+pub use orders::*;
 pub use search::*;
 pub use sync::*;
 pub use user::*;
@@ -45,6 +51,9 @@ pub struct CardDetail {
     pub history: Vec<HistoryEntry>,
     /// The Additional Commands enabled for the card's current state.
     pub commands: Vec<Process>,
+    /// The user who holds the card, for the link to their profile.
+    #[serde(default)]
+    pub holder_id: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,4 +134,9 @@ pub struct HistoryEntry {
     pub to_state: CardState,
     pub gocards_status: Option<String>,
     pub detail: Option<String>,
+    /// How many times this event happened in a row: the sync's repeated identical errors on
+    /// a card are one row. 1: once.
+    pub repeats: i64,
+    /// RFC 3339: when it last happened, once it has repeated.
+    pub last_at: Option<String>,
 }

@@ -7,8 +7,9 @@ use crate::domain::CardState;
 pub const PAGE_SIZE: usize = 50;
 /// The longest text a search field accepts.
 pub const MAX_FIELD_LEN: usize = 200;
-/// The highest page number accepted; beyond it the result is simply empty.
-pub const MAX_PAGE: u32 = 100_000;
+/// The deepest page served. Each page further costs the database the rows before it, so a
+/// deeper one is refused with a request to narrow the search.
+pub const MAX_PAGE: u32 = 200;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -101,12 +102,23 @@ pub struct CardSearch {
 pub enum CardSearchError {
     #[error("{field} is too long: at most {MAX_FIELD_LEN} characters")]
     FieldTooLong { field: &'static str },
+    #[error("{field} contains a control character. Type only letters, digits and punctuation.")]
+    ControlCharacter { field: &'static str },
+    #[error(
+        "Pages past {MAX_PAGE} are not shown. Narrow the search (a status, or the start of a \
+         name) to find the card."
+    )]
+    PageTooDeep,
 }
 
 impl CardSearch {
-    /// Checks the limits. Unknown statuses and out-of-range pages are handled where the
-    /// query is parsed (they become "Any" and an empty page).
+    /// Checks the limits: the length of each field, and the page (at most [`MAX_PAGE`]).
+    /// Unknown statuses and pages below 1 are handled where the query is parsed (they become
+    /// "Any" and page 1).
     pub fn validate(&self) -> Result<(), CardSearchError> {
+        if self.page() > MAX_PAGE {
+            return Err(CardSearchError::PageTooDeep);
+        }
         for (field, value) in [
             ("First name", &self.first_name),
             ("Last name", &self.last_name),
@@ -115,6 +127,9 @@ impl CardSearch {
         ] {
             if value.chars().count() > MAX_FIELD_LEN {
                 return Err(CardSearchError::FieldTooLong { field });
+            }
+            if crate::domain::text::has_control(value) {
+                return Err(CardSearchError::ControlCharacter { field });
             }
         }
         Ok(())
@@ -165,6 +180,36 @@ mod tests {
             ..Default::default()
         };
         assert!(ok.validate().is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        let search = CardSearch {
+            email: "a\u{0}b".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            search.validate(),
+            Err(CardSearchError::ControlCharacter { field: "Email" })
+        );
+    }
+
+    #[test]
+    fn pages_past_the_last_are_refused() {
+        let at = |page| CardSearch {
+            page,
+            ..Default::default()
+        };
+        assert!(at(0).validate().is_ok());
+        assert!(at(MAX_PAGE).validate().is_ok());
+        assert_eq!(
+            at(MAX_PAGE + 1).validate(),
+            Err(CardSearchError::PageTooDeep)
+        );
+        assert_eq!(at(u32::MAX).validate(), Err(CardSearchError::PageTooDeep));
+        assert!(CardSearchError::PageTooDeep
+            .to_string()
+            .contains("Narrow the search"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The GO Cards API itself: card info, the changed-cards listing, ordering.
+//! The GO Cards API itself: card info, the changed-cards listing, ordering, articles, cancel.
 
 use std::sync::Arc;
 
@@ -9,11 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use desk_core::domain::GoCardsStatus;
-use gocards::{CardInfo, ChangedCardsPage, ListCursor, OrderReply, OrderRequest, OrderedCard};
+use gocards::{ArticleList, CardInfo, ChangedCardsPage, ListCursor, OrderReply, OrderedCard};
 
-use super::{parse_body, ApiError};
-use crate::orders::OrderLookup;
+use super::ApiError;
+use crate::orders::read_order;
 use crate::state::{lock, SimState};
+use crate::store::CancelOutcome;
 use crate::store::{millis_to_time, ListStart};
 
 /// `size` when the query has none, and the most allowed.
@@ -93,37 +94,16 @@ pub(crate) async fn order(
 }
 
 fn place_order(state: &SimState, headers: &HeaderMap, body: &[u8]) -> Result<OrderReply, ApiError> {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|value| value.to_str().ok())
-        .map(str::trim)
-        .filter(|key| !key.is_empty())
-        .ok_or_else(|| ApiError::bad_request("the Idempotency-Key header is required"))?
-        .to_owned();
-    let request: OrderRequest = parse_body(body)?;
-    for (field, value) in [
-        ("externalReference", &request.external_reference),
-        ("articleId", &request.article_id),
-        ("cardHolderEmail", &request.card_holder_email),
-    ] {
-        if value.trim().is_empty() {
-            return Err(ApiError::bad_request(format!("{field} must not be empty")));
-        }
-    }
+    let key = idempotency_key(headers)?;
     let mut orders = lock(&state.orders);
-    match orders.lookup(&key, &request) {
-        OrderLookup::Replay(first_reply) => return Ok(first_reply),
-        OrderLookup::KeyReused => {
-            return Err(ApiError::conflict(
-                "this Idempotency-Key was used for another order",
-            ))
-        }
-        OrderLookup::AlreadyOrdered { order_id } => {
-            return Err(ApiError::conflict(format!(
-                "an order for this externalReference already exists: {order_id}"
-            )))
-        }
-        OrderLookup::New => {}
+    if let Some(first_reply) = orders.replay(&key) {
+        return Ok(first_reply);
+    }
+    let request = read_order(body).map_err(ApiError::bad_request)?;
+    if let Some(order_id) = orders.ordered_as(&request.external_reference) {
+        return Err(ApiError::conflict(format!(
+            "an order for this externalReference already exists: {order_id}"
+        )));
     }
     let card_id = {
         let mut store = lock(&state.store);
@@ -151,8 +131,70 @@ fn place_order(state: &SimState, headers: &HeaderMap, body: &[u8]) -> Result<Ord
             status: GoCardsStatus::Ordered,
         }],
     };
-    orders.record(key, request, reply.clone());
+    orders.record(key, &request, reply.clone());
     Ok(reply)
+}
+
+/// The `Idempotency-Key` header, required on `POST /api/order` and cancel.
+fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    headers
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::bad_request("the Idempotency-Key header is required"))
+}
+
+pub(crate) async fn articles() -> Json<ArticleList> {
+    Json(ArticleList {
+        items: crate::articles::articles(),
+    })
+}
+
+pub(crate) async fn cancel(
+    State(state): State<Arc<SimState>>,
+    Path(card_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refusal) = idempotency_key(&headers) {
+        return refusal.into_response();
+    }
+    let reason = match read_reason(&body) {
+        Ok(reason) => reason,
+        Err(why) => return ApiError::bad_request(why).into_response(),
+    };
+    match state.cancel(&card_id, &reason) {
+        CancelOutcome::Cancelled(card) | CancelOutcome::AlreadyCancelled(card) => {
+            Json(card).into_response()
+        }
+        CancelOutcome::TooLate(status) => too_late(&card_id, &status),
+        CancelOutcome::Unknown => ApiError::not_found(format!("no card {card_id}")).into_response(),
+    }
+}
+
+/// `{"reason": "..."}`, read leniently so that a missing reason is a `400` that says so.
+fn read_reason(body: &[u8]) -> Result<String, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|error| format!("the body is not JSON: {error}"))?;
+    match value.get("reason") {
+        Some(serde_json::Value::String(reason)) if !reason.trim().is_empty() => Ok(reason.clone()),
+        Some(serde_json::Value::String(_)) => Err("reason must not be empty".to_owned()),
+        None | Some(serde_json::Value::Null) => Err("reason is required".to_owned()),
+        Some(_) => Err("reason must be a string".to_owned()),
+    }
+}
+
+/// `409` with the card's status: the contract's error body plus `status`.
+fn too_late(card_id: &str, status: &GoCardsStatus) -> Response {
+    let body = serde_json::json!({
+        "error": "conflict",
+        "message": format!("card {card_id} is {status} and can no longer be cancelled"),
+        "status": status.as_str(),
+        "correlationId": uuid::Uuid::new_v4().to_string(),
+    });
+    (StatusCode::CONFLICT, Json(body)).into_response()
 }
 
 /// A new id in the GO Cards format: `CA`, the minute as 10 digits, `-`, 8 letters or digits.

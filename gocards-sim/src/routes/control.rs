@@ -1,4 +1,4 @@
-//! `/sim/*`: set cards, statuses, faults and the webhook; advance; read the calls.
+//! `/sim/*`: set cards, statuses, faults and the webhook; advance; read the calls and orders.
 
 use std::sync::Arc;
 
@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 use super::{parse_body, ApiError};
 use crate::faults::FaultSpec;
-use crate::state::SimState;
+use crate::orders::SimOrder;
+use crate::state::{lock, SimState};
 use crate::webhook::WebhookTarget;
 
 pub(crate) async fn upsert_cards(
@@ -91,4 +92,8 @@ pub(crate) async fn advance(State(state): State<Arc<SimState>>) -> Json<Value> {
 
 pub(crate) async fn calls(State(state): State<Arc<SimState>>) -> Json<Vec<(String, String, i64)>> {
     Json(state.calls())
+}
+
+pub(crate) async fn orders(State(state): State<Arc<SimState>>) -> Json<Vec<SimOrder>> {
+    Json(lock(&state.orders).received())
 }

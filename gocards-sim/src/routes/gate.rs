@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
-use crate::faults::{effect, FaultEffect};
+use crate::faults::{dropped_reply, effect, FaultEffect};
 use crate::state::{lock, SimState};
 
 pub(crate) async fn api_gate(
@@ -18,8 +18,12 @@ pub(crate) async fn api_gate(
 ) -> Response {
     let path = request.uri().path().to_owned();
     state.record_call(request.method().as_str(), &path);
-    let card_id = path.strip_prefix("/api/card/");
-    if let Some(fault) = state.take_fault(card_id) {
+    // `/api/card/{cardId}` and `/api/card/{cardId}/cancel` name a card.
+    let card_id = path
+        .strip_prefix("/api/card/")
+        .map(|rest| rest.split('/').next().unwrap_or(rest));
+    let mut after_serving = None;
+    if let Some(fault) = state.take_fault(card_id, &path) {
         tracing::debug!(?fault.mode, %path, "GO Cards simulator injects a fault");
         match effect(&fault) {
             Some(FaultEffect::Delay(wait)) => tokio::time::sleep(wait).await,
@@ -28,13 +32,25 @@ pub(crate) async fn api_gate(
                 lock(&state.tokens).revoke_all();
                 return ApiError::unauthorized("the access token has expired").into_response();
             }
+            Some(later @ (FaultEffect::DelayReply(_) | FaultEffect::DropReply)) => {
+                after_serving = Some(later);
+            }
             None => {}
         }
     }
-    if let Err(refusal) = check_access(&state, request.headers()) {
-        return refusal.into_response();
+    let reply = match check_access(&state, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    };
+    // `timeout` and `drop` lose the reply, not the call: what it did (an order) is done.
+    match after_serving {
+        Some(FaultEffect::DelayReply(wait)) => {
+            tokio::time::sleep(wait).await;
+            reply
+        }
+        Some(FaultEffect::DropReply) => dropped_reply(),
+        _ => reply,
     }
-    next.run(request).await
 }
 
 /// `401` without a live bearer token, `403` for another organisation.

@@ -23,7 +23,9 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
     let api = Router::new()
         .route("/api/card/{card_id}", get(api::card))
         .route("/api/cards", get(api::changed_cards))
+        .route("/api/card/{card_id}/cancel", post(api::cancel))
         .route("/api/order", post(api::order))
+        .route("/api/articles", get(api::articles))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             gate::api_gate,
@@ -35,6 +37,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/sim/webhook", post(control::set_webhook))
         .route("/sim/advance", post(control::advance))
         .route("/sim/calls", get(control::calls))
+        .route("/sim/orders", get(control::orders))
         .layer(DefaultBodyLimit::max(CONTROL_BODY_LIMIT));
     Router::new()
         .route("/oauth/token", post(oauth::token))

@@ -6,9 +6,12 @@
 //! simulator and clients.
 
 mod any_reply;
+mod articles;
+mod cancel;
 mod card_info;
 mod error_replies;
 mod listing;
+mod new_call_errors;
 mod orders;
 mod simulator;
 mod tokens;

@@ -180,6 +180,9 @@ async fn sim_control_routes_refuse_bad_input_with_400() -> anyhow::Result<()> {
         json!({"mode": "explode"}),
         json!({"mode": "drop", "probability": 2.0}),
         json!({"mode": "drop", "latency_ms": 5}),
+        json!({"mode": "drop", "times": 0}),
+        json!({"mode": "drop", "times": -1}),
+        json!({"mode": "drop", "path": "/sim/cards"}),
     ] {
         assert_eq!(
             t.post_sim("/sim/faults", fault.clone()).await?,

@@ -20,9 +20,17 @@ pub struct BenchApp {
 
 /// Starts the app over `db` on port 0 and logs in an operator `bench`.
 pub async fn start(db: &Db) -> anyhow::Result<BenchApp> {
+    start_with(db, |_| {}).await
+}
+
+/// As [`start`], with the configuration adjusted first.
+pub async fn start_with(db: &Db, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<BenchApp> {
     let data = tempfile::tempdir()?;
     let mut config = Config::defaults(data.path().to_path_buf());
+    adjust(&mut config);
     config.session_secret = Some(SecretString::from("bench-secret-bench-secret-bench-secret"));
+    // One operator calls Update card order back to back: the per-operator limit would refuse.
+    config.manual_attempts_per_second = 1000;
     let password = "bench-password-1";
     let _ = server::cli::users::add(db, "bench", Role::Operator, password.into(), "bench").await;
     server::cli::users::set_password(db, "bench", password.into()).await?;

@@ -1,10 +1,17 @@
 //! `import-cards FILE.csv`: validate every row, then write all of them or none.
+//!
+//! A card export (`cards-….csv`) is a valid file: its first seven columns are [`COLUMNS`],
+//! and the columns after them (`last_checked_at`, `gocards_status`, `failure_reason`) are
+//! ignored, as is any column not named here. The `'` the export puts before a cell that
+//! would start a formula (`=`, `+`, `-`, `@`) is taken off again
+//! ([`desk_core::export::unguard_cell`]).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 
 use backend::db::cards::NewCard;
+use backend::db::holders::HolderKey;
 use backend::db::Db;
 use desk_core::domain::{CardId, CardState};
 
@@ -117,12 +124,23 @@ pub fn parse_cards(input: impl Read) -> Result<Vec<(u64, NewCard)>, Vec<LineErro
             }
         };
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let field = |i: usize| record.get(cols[i]).map(str::trim);
+        let field = |i: usize| {
+            record
+                .get(cols[i])
+                .map(|v| desk_core::export::unguard_cell(v.trim()))
+        };
         let mut problems = Vec::new();
         let mut get = |i: usize| match field(i) {
             Some(v) if v.chars().count() > MAX_FIELD_LEN => {
                 problems.push(format!(
                     "{} is longer than {MAX_FIELD_LEN} characters",
+                    COLUMNS[i]
+                ));
+                String::new()
+            }
+            Some(v) if desk_core::domain::text::has_control(v) => {
+                problems.push(format!(
+                    "{} holds a control character (such as NUL or a line break)",
                     COLUMNS[i]
                 ));
                 String::new()
@@ -205,11 +223,51 @@ pub fn parse_cards(input: impl Read) -> Result<Vec<(u64, NewCard)>, Vec<LineErro
             ));
         }
     }
+    errors.extend(same_person_same_names(&cards));
+    errors.sort_by_key(|e| e.line);
     if errors.is_empty() {
         Ok(cards)
     } else {
         Err(errors)
     }
+}
+
+/// Rows for one person (the same employee ID, or without one the same email) must give the
+/// same names: each row that does not is a problem at its line.
+fn same_person_same_names(cards: &[(u64, NewCard)]) -> Vec<LineError> {
+    let mut first: HashMap<HolderKey, (u64, &NewCard)> = HashMap::new();
+    let mut errors = Vec::new();
+    for (line, card) in cards {
+        let Some(key) = HolderKey::of(&card.employee_id, &card.email) else {
+            continue;
+        };
+        match first.get(&key) {
+            Some((at, earlier)) => {
+                if !same_names(earlier, &card.first_name, &card.last_name) {
+                    errors.push(LineError {
+                        line: *line,
+                        problem: format!(
+                            "the {} is {} {} on line {at}, but this row names {} {}; one \
+                             person has one name",
+                            key.describe(),
+                            earlier.first_name,
+                            earlier.last_name,
+                            card.first_name,
+                            card.last_name
+                        ),
+                    });
+                }
+            }
+            None => {
+                first.insert(key, (*line, card));
+            }
+        }
+    }
+    errors
+}
+
+fn same_names(card: &NewCard, first_name: &str, last_name: &str) -> bool {
+    card.first_name == first_name && card.last_name == last_name
 }
 
 /// Imports the file at `path`; returns how many cards were written.
@@ -224,17 +282,51 @@ pub async fn import_file(db: &Db, path: &std::path::Path) -> Result<usize, Impor
 pub async fn import(db: &Db, input: impl Read) -> Result<usize, ImportError> {
     let rows = parse_cards(input).map_err(ImportError::Invalid)?;
     let ids: Vec<String> = rows.iter().map(|(_, c)| c.card_id.clone()).collect();
-    let existing = db.existing_card_ids(&ids).await?;
-    if !existing.is_empty() {
-        let existing: std::collections::HashSet<_> = existing.into_iter().collect();
-        let errors = rows
-            .iter()
-            .filter(|(_, c)| existing.contains(&c.card_id))
-            .map(|(line, c)| LineError {
-                line: *line,
-                problem: format!("card id {} is already in the database", c.card_id),
-            })
-            .collect();
+    let existing: std::collections::HashSet<String> =
+        db.existing_card_ids(&ids).await?.into_iter().collect();
+    let mut errors: Vec<LineError> = rows
+        .iter()
+        .filter(|(_, c)| existing.contains(&c.card_id))
+        .map(|(line, c)| LineError {
+            line: *line,
+            problem: format!("card id {} is already in the database", c.card_id),
+        })
+        .collect();
+    // A row goes to the stored user with its employee ID (or email), who must have its names.
+    let keys: Vec<HolderKey> = rows
+        .iter()
+        .filter_map(|(_, c)| HolderKey::of(&c.employee_id, &c.email))
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
+        .collect();
+    let stored = db.find_holders(&keys).await?;
+    for (line, card) in &rows {
+        let Some(key) = HolderKey::of(&card.employee_id, &card.email) else {
+            continue;
+        };
+        if let Some(holder) = stored.get(&key) {
+            if holder.first_name != card.first_name || holder.last_name != card.last_name {
+                errors.push(LineError {
+                    line: *line,
+                    problem: format!(
+                        "the {} belongs to {} {} in the database, but this row names {} {}; \
+                         use the stored names, or the right {}",
+                        key.describe(),
+                        holder.first_name,
+                        holder.last_name,
+                        card.first_name,
+                        card.last_name,
+                        match key {
+                            HolderKey::EmployeeId(_) => "employee ID",
+                            HolderKey::Email(_) => "email",
+                        }
+                    ),
+                });
+            }
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
         return Err(ImportError::Invalid(errors));
     }
     let cards: Vec<NewCard> = rows.into_iter().map(|(_, c)| c).collect();

@@ -32,19 +32,26 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
-    /// Load existing orders from a CSV file (card_id,first_name,last_name,email,employee_id,status,ordered_at).
+    /// Load existing orders from a CSV file (card_id,first_name,last_name,email,employee_id,status,ordered_at;
+    /// a card export is one: its columns after these are ignored).
     ImportCards { file: PathBuf },
     /// Fill an empty database with believable demo users and cards.
     SeedDemo {
         #[arg(long, default_value_t = 200)]
         cards: u64,
     },
-    /// Enable or disable an Additional Command for a card state.
+    /// Enable or disable an Additional Command: a card process on a card state's tab
+    /// (`--state`), or a user process on Users › User (`--entity user`).
     Commands {
         action: SwitchAction,
         process: ProcessArg,
+        /// The card-state tab, for a card process.
         #[arg(long)]
-        state: StateArg,
+        state: Option<StateArg>,
+        /// What the process acts on; by default the process's own (`card` for
+        /// update-card-order and abort-card-order, `user` for order-card).
+        #[arg(long)]
+        entity: Option<EntityArg>,
     },
     /// Run the GO Cards simulator on its own.
     GocardsSim {
@@ -97,8 +104,15 @@ domain_value!(
 );
 domain_value!(
     /// The process of `commands enable|disable`.
-    ProcessArg(Process) { UpdateCardOrder }
+    ProcessArg(Process) { UpdateCardOrder, AbortCardOrder, OrderCard }
 );
+
+/// `--entity card|user`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EntityArg {
+    Card,
+    User,
+}
 domain_value!(
     /// `--state`: any card state (refused where the process cannot act).
     StateArg(CardState) {

@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 
 use backend::db::cards::NewCard;
 use backend::db::{now_ms, Db};
-use desk_core::domain::{CardState, Process};
+use desk_core::domain::{CardState, CommandList, Process};
 
 use super::progress::Progress;
 
@@ -163,14 +163,18 @@ pub async fn seed_cards(db: &Db, count: u64) -> anyhow::Result<()> {
     }
     progress.finish();
     db.analyze().await?;
+    // The demo offers every process where it applies.
     for state in [CardState::Ordered, CardState::InProduction] {
-        db.set_command(state, Process::UpdateCardOrder, true)
-            .await?;
+        for process in [Process::UpdateCardOrder, Process::AbortCardOrder] {
+            db.set_command(state, process, true).await?;
+        }
     }
+    db.set_command(CommandList::User, Process::OrderCard, true)
+        .await?;
     db.audit(
         "seed-demo",
         "enable command",
-        "update-card-order on ordered and in_production",
+        "update-card-order and abort-card-order on ordered and in_production; order-card on Users › User",
     )
     .await?;
     Ok(())

@@ -126,9 +126,114 @@ async fn test_connection_reports_exactly_what_failed() {
         .unwrap_or_default()
         .contains("the built-in GO Cards simulator"));
 
-    // Nothing was stored by testing.
+    // Nothing was stored by testing; each test is in the audit log.
     assert_eq!(t.db.setting("gocards.base_url").await.expect("read"), None);
-    assert_eq!(t.db.count_audit().await.expect("count"), 0);
+    let audit = t.db.audit_log(100).await.expect("audit");
+    assert_eq!(audit.len(), 6, "{audit:?}");
+    assert!(audit
+        .iter()
+        .all(|line| line.action == "test GO Cards connection" && line.actor == ADMIN.0));
+    assert!(
+        audit[0]
+            .detail
+            .contains("the built-in GO Cards simulator: works"),
+        "{audit:?}"
+    );
+}
+
+/// A second GO Cards double on another port that keeps every token request it receives.
+async fn recording_double() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::routing::post;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let keep = seen.clone();
+    let router = axum::Router::new().route(
+        "/oauth/token",
+        post(move |body: String| {
+            let keep = keep.clone();
+            async move {
+                if let Ok(mut seen) = keep.lock() {
+                    seen.push(body);
+                }
+                (axum::http::StatusCode::UNAUTHORIZED, "no")
+            }
+        }),
+    );
+    let addr = common::gocards::serve(router).await.expect("double");
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn test_connection_never_sends_the_stored_secret_to_another_host() {
+    let t = common::db::sqlite().await;
+    let app = spawn(t.db.clone()).await;
+    let admin = app.login(ADMIN).await;
+    let stored = sim_login(&app);
+    let (status, body) = save(&app, &admin, stored.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let (other_url, seen) = recording_double().await;
+
+    // Another host with the secret left empty: refused, nothing sent.
+    for settings in [
+        base_url_only(&other_url),
+        ConnectionSettingsInput {
+            base_url: other_url.clone(),
+            client_id: stored.client_id.clone(),
+            organisation_id: stored.organisation_id.clone(),
+            ..Default::default()
+        },
+        // The host in force with another client ID: the secret is not sent for it either.
+        ConnectionSettingsInput {
+            client_id: "someone-else".into(),
+            ..Default::default()
+        },
+    ] {
+        let (status, body) = test_connection(&app, &admin, settings).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(refused_fields(&body), ["client_secret"], "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Type the client secret"),
+            "{body}"
+        );
+    }
+    assert!(seen.lock().map(|s| s.is_empty()).unwrap_or(false));
+
+    // The connection in force, secret empty: the stored secret goes where it belongs.
+    let (status, body) = test_connection(&app, &admin, ConnectionSettingsInput::default()).await;
+    assert_eq!((status, body["ok"].as_bool()), (200, Some(true)), "{body}");
+
+    // Typed again, the secret goes to the other host: the typed one, not the stored one.
+    let (status, body) = test_connection(
+        &app,
+        &admin,
+        ConnectionSettingsInput {
+            base_url: other_url.clone(),
+            client_secret: "typed-for-this-test".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!((status, body["ok"].as_bool()), (200, Some(false)), "{body}");
+    let bodies = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert!(bodies[0].contains("typed-for-this-test"), "{bodies:?}");
+    assert!(!bodies[0].contains(&stored.client_secret), "{bodies:?}");
+
+    // Plain http to a host other than this machine is refused outright.
+    let (status, body) = test_connection(
+        &app,
+        &admin,
+        ConnectionSettingsInput {
+            base_url: "http://gocards.example:8080".into(),
+            client_secret: "typed".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(refused_fields(&body), ["base_url"], "{body}");
 }
 
 #[tokio::test]

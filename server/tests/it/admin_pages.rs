@@ -15,6 +15,7 @@ async fn only_admins_see_the_settings_view() {
         "/admin/cards",
         "/admin/gocards",
         "/admin/users",
+        "/admin/accounts",
         "/admin/audit",
     ];
 
@@ -43,6 +44,7 @@ async fn only_admins_see_the_settings_view() {
         "Cards › Card",
         "GO Cards connection",
         "Users",
+        "Accounts",
         "Audit log",
         "role=\"tab\"",
         "In production",
@@ -61,9 +63,16 @@ async fn only_admins_see_the_settings_view() {
     ] {
         assert!(html.contains(label), "{label}");
     }
-    let (status, html) = app.page("/admin/users", Some(&admin)).await;
+    let (status, html) = app.page("/admin/accounts", Some(&admin)).await;
     assert_eq!(status, 200);
     assert!(html.contains("operator") && html.contains("Add user"));
+    assert!(
+        html.contains("<h1 id=\"users-title\">Accounts</h1>"),
+        "{html}"
+    );
+    let (status, html) = app.page("/admin/users", Some(&admin)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Users › User") && html.contains("Additional Commands"));
 
     // The ADMIN tab: for admins only.
     let (_, html) = app.page("/search", Some(&admin)).await;

@@ -14,7 +14,7 @@ use desk_core::domain::{CardState, GoCardsStatus};
 use gocards_sim::{SimConfig, Simulator};
 
 /// The simulator, in this process, on a port-0 socket.
-async fn start_sim() -> (Simulator, String) {
+pub(super) async fn start_sim() -> (Simulator, String) {
     let sim = Simulator::new(SimConfig::generated());
     let addr = sim
         .spawn("127.0.0.1:0".parse().expect("addr"))
@@ -23,7 +23,7 @@ async fn start_sim() -> (Simulator, String) {
     (sim, format!("http://{addr}/"))
 }
 
-fn open_cards(prefix: &str, count: usize) -> Vec<NewCard> {
+pub(super) fn open_cards(prefix: &str, count: usize) -> Vec<NewCard> {
     (0..count)
         .map(|i| NewCard {
             card_id: format!("CA{:010}-{prefix}{:04}", 2_400_000_000 + i, i % 10_000),
@@ -37,13 +37,13 @@ fn open_cards(prefix: &str, count: usize) -> Vec<NewCard> {
         .collect()
 }
 
-async fn register(sim: &Simulator, db: &Db) {
+pub(super) async fn register(sim: &Simulator, db: &Db) {
     let open = db.open_orders().await.expect("open orders");
     sim.upsert_cards(open.iter().map(server::startup::card_info_for).collect());
 }
 
 /// A `server serve` process on its own ports, syncing every second.
-fn start_server(
+pub(super) fn start_server(
     database_url: &str,
     sim_url: &str,
     sim: &Simulator,
@@ -90,7 +90,7 @@ fn expected_state(status: &str) -> CardState {
         .unwrap_or(CardState::Ordered)
 }
 
-async fn runs(db: &Db) -> Vec<SyncRunRow> {
+pub(super) async fn runs(db: &Db) -> Vec<SyncRunRow> {
     let mut runs = db.sync_runs(10_000).await.expect("runs");
     runs.reverse();
     runs

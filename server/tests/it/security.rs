@@ -199,6 +199,7 @@ async fn secrets_never_reach_pages_or_server_function_replies() {
         "/admin/sync",
         "/admin/audit",
         "/admin/users",
+        "/admin/accounts",
     ] {
         let (_, html) = app.page(page, Some(&admin)).await;
         seen.push_str(&html);
@@ -264,19 +265,29 @@ async fn every_route_as_anonymous_operator_and_admin() {
     let operator = app.login(OPERATOR).await;
     let admin = app.login(ADMIN).await;
     let card = common::app::cards()[0].card_id.clone();
+    let (holders, _) =
+        t.db.search_holders(&desk_core::model::HolderSearch::default())
+            .await
+            .expect("holders");
+    let user_id = holders[0].holder_id.to_string();
 
     // (path as routed, [anonymous, operator, admin]); all GET.
-    let pages: [(&str, [u16; 3]); 11] = [
+    let pages: &[(&str, [u16; 3])] = &[
         ("/", [303, 303, 303]),
         ("/login", [200, 303, 303]),
         ("/search", [303, 200, 200]),
         ("/cards/{card_id}", [303, 200, 200]),
+        ("/users/{user_id}", [303, 200, 200]),
+        ("/jobs", [303, 200, 200]),
+        // No job was started: an unknown job is a 404 page.
+        ("/jobs/{job_id}", [303, 404, 404]),
         ("/admin", [303, 303, 303]),
         ("/admin/", [303, 303, 303]),
         ("/admin/cards", [303, 403, 200]),
         ("/admin/gocards", [303, 403, 200]),
         ("/admin/sync", [303, 403, 200]),
         ("/admin/users", [303, 403, 200]),
+        ("/admin/accounts", [303, 403, 200]),
         ("/admin/audit", [303, 403, 200]),
     ];
     let routed: std::collections::BTreeSet<String> = leptos_axum::generate_route_list(app::App)
@@ -303,7 +314,10 @@ async fn every_route_as_anonymous_operator_and_admin() {
         .chain(server_routes);
     let mut wrong = Vec::new();
     for (method, routed_path, expect) in rows {
-        let path = routed_path.replace("{card_id}", &card);
+        let path = routed_path
+            .replace("{card_id}", &card)
+            .replace("{user_id}", &user_id)
+            .replace("{job_id}", "1");
         for (who, cookie, expected) in [
             ("anonymous", None, expect[0]),
             ("operator", Some(operator.as_str()), expect[1]),

@@ -201,9 +201,15 @@ async fn state_changes_are_guarded_by_the_version(t: TestDb) {
         to_state: CardState::InProduction,
         ..event.clone()
     };
-    db.record_check(id, Some("IN_PRODUCTION"), Some(&no_change))
+    // At a stale version it writes nothing: no status, no row.
+    assert!(!db
+        .record_check(id, 1, Some("ORDERED"), Some(&no_change))
         .await
-        .expect("check");
+        .expect("stale check"));
+    assert!(db
+        .record_check(id, 2, Some("IN_PRODUCTION"), Some(&no_change))
+        .await
+        .expect("check"));
     let checked = db.card(id).await.expect("read").expect("card");
     assert_eq!(checked.version, 2, "{}", t.name);
     let history = db.card_history(id, 10).await.expect("history");

@@ -1,19 +1,32 @@
 //! The batch sync against the simulator, on both engines: every card ends in the right state
 //! with one history row per change, a second run changes nothing, faults are counted and
-//! retried next run, and 404s in three runs put a card on the needs-attention list.
+//! retried next run, and 404s in three runs put a card on the needs-attention list. Under a
+//! GO Cards outage the run stops early and a card's repeated error is one row; a listing
+//! whose cursors loop ends; the lease is handed back on every way out; the schedule is saved
+//! whole or not at all.
 
 use testkit as common;
 
 use std::time::Duration;
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use app::api::{RunSyncNow, SaveSyncSchedule, SyncStatus};
+use axum::extract::Query;
+use axum::routing::{get, post};
+use axum::Json;
 use backend::db::cards::NewCard;
 use backend::db::Db;
+use backend::sync::{RetryPolicy, RunReport, SyncHandle, SyncSettings};
 use common::app::{spawn, spawn_with, TestApp, ADMIN, OPERATOR};
 use common::db::TestDb;
 use desk_core::domain::CardState;
-use desk_core::model::{HistoryKind, HistorySource, SyncScheduleInput};
+use desk_core::model::{HistoryKind, HistorySource, RunStatus, SyncScheduleInput};
+use gocards::GoCardsClient;
 use gocards_sim::{FaultMode, FaultSpec};
+use serde_json::json;
 
 /// One card of the sync table: how the desk has it, what GO Cards then reports, and the
 /// state the sync must leave it in.
@@ -134,14 +147,43 @@ async fn history_rows(db: &Db, card_id: &str) -> Vec<desk_core::model::HistoryEn
     db.card_history(card_id, 1000).await.expect("history")
 }
 
-/// Makes the changed-cards listing return nothing new, so the run is all poll.
-async fn skip_listing(db: &Db) {
-    let sql = "UPDATE sync_state SET watermark = '{\"updatedSince\":\"2100-01-01T00:00:00Z\"}' WHERE id = 1";
+/// The app with `card` as an Ordered open order, listed once already: each further run polls
+/// every open order (the listing has nothing new, and every open order counts as stale).
+async fn polling_app(test_db: &TestDb, card: &str) -> TestApp {
+    let app = spawn_with(test_db.db.clone(), |config| {
+        config.sync.stale_after = Duration::ZERO;
+    })
+    .await;
+    add_cards(&app, &[(card, CardState::Ordered)]).await;
+    app.run_sync().await;
+    skip_listing(&app.db).await;
+    app
+}
+
+/// Makes GO Cards answer every call for `card` with `mode`.
+fn fail_card(app: &TestApp, card: &str, mode: FaultMode) {
+    app.sim.set_fault(FaultSpec {
+        card_id: Some(card.to_owned()),
+        ..FaultSpec::new(mode)
+    });
+}
+
+/// Runs one statement of test set-up on either engine.
+pub(super) async fn execute(db: &Db, sql: &str) {
     match db {
         Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
         Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
     }
-    .expect("move the watermark");
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Makes the changed-cards listing return nothing new, so the run is all poll.
+pub(super) async fn skip_listing(db: &Db) {
+    execute(
+        db,
+        "UPDATE sync_state SET watermark = '{\"updatedSince\":\"2100-01-01T00:00:00Z\"}' WHERE id = 1",
+    )
+    .await;
 }
 
 common::engines!(a_sync_applies_every_status_once_and_a_second_run_changes_nothing);
@@ -229,13 +271,7 @@ async fn a_sync_applies_every_status_once_and_a_second_run_changes_nothing(test_
 
 common::engines!(the_poll_catches_what_the_listing_missed);
 async fn the_poll_catches_what_the_listing_missed(test_db: TestDb) {
-    let app = spawn_with(test_db.db.clone(), |config| {
-        config.sync.stale_after = Duration::ZERO;
-    })
-    .await;
-    add_cards(&app, &[("CA2300000011-POLL0001", CardState::Ordered)]).await;
-    app.run_sync().await;
-    skip_listing(&app.db).await;
+    let app = polling_app(&test_db, "CA2300000011-POLL0001").await;
     app.sim_status("CA2300000011-POLL0001", "IN_PRODUCTION", None)
         .await;
     let calls_before = app.sim.calls().len();
@@ -268,14 +304,8 @@ async fn the_poll_catches_what_the_listing_missed(test_db: TestDb) {
 #[tokio::test]
 async fn faults_are_counted_and_retried_next_run() {
     let test_db = common::db::sqlite().await;
-    let app = spawn_with(test_db.db.clone(), |config| {
-        config.sync.stale_after = Duration::ZERO;
-    })
-    .await;
     let card = "CA2300000021-FALT0001";
-    add_cards(&app, &[(card, CardState::Ordered)]).await;
-    app.run_sync().await;
-    skip_listing(&app.db).await;
+    let app = polling_app(&test_db, card).await;
 
     for mode in [
         FaultMode::Error500,
@@ -370,18 +400,9 @@ async fn an_unreadable_listing_fails_the_run_and_the_next_run_resumes() {
 
 common::engines!(a_card_gone_from_gocards_three_runs_in_a_row_needs_attention);
 async fn a_card_gone_from_gocards_three_runs_in_a_row_needs_attention(test_db: TestDb) {
-    let app = spawn_with(test_db.db.clone(), |config| {
-        config.sync.stale_after = Duration::ZERO;
-    })
-    .await;
     let card = "CA2300000041-GONE0001";
-    add_cards(&app, &[(card, CardState::Ordered)]).await;
-    app.run_sync().await;
-    skip_listing(&app.db).await;
-    app.sim.set_fault(FaultSpec {
-        card_id: Some(card.to_owned()),
-        ..FaultSpec::new(FaultMode::Error404)
-    });
+    let app = polling_app(&test_db, card).await;
+    fail_card(&app, card, FaultMode::Error404);
     for run in 1..=3 {
         assert!(
             app.db
@@ -497,5 +518,330 @@ async fn the_schedule_is_validated_and_audited() {
     assert!(
         audit.iter().any(|line| line.detail.contains("600")),
         "{audit:?}"
+    );
+}
+
+/// The sync's settings for a run driven by the test: every open order stale, quick retries.
+fn quick_sync() -> SyncSettings {
+    SyncSettings {
+        stale_after: Duration::ZERO,
+        retry: RetryPolicy {
+            attempts: 3,
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+        },
+        ..SyncSettings::default()
+    }
+}
+
+/// A GO Cards client for a port nobody listens on: every call is refused.
+fn unreachable_gocards() -> GoCardsClient {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port");
+    // The listener is dropped here: connections to `addr` are refused.
+    GoCardsClient::new(common::gocards::config_for(addr).expect("config")).expect("client")
+}
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    match db {
+        Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
+        Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The run failed, and its error says `words`.
+fn assert_failed_with(report: &RunReport, words: &str, engine: &str) {
+    assert_eq!(report.status, RunStatus::Failed, "{engine}: {report:?}");
+    let error = report.error.as_deref().unwrap_or_default();
+    assert!(error.contains(words), "{engine}: {report:?}");
+}
+
+async fn run_now(db: &Db, gocards: &GoCardsClient, sync: &SyncHandle) -> RunReport {
+    db.sync_request_run("test").await.expect("request");
+    backend::sync::run_if_due(db, gocards, sync)
+        .await
+        .expect("sync storage")
+        .expect("the sync ran")
+}
+
+common::engines!(an_outage_stops_the_poll_and_is_recorded_once);
+async fn an_outage_stops_the_poll_and_is_recorded_once(test_db: TestDb) {
+    const CARDS: usize = 10_000;
+    let db = &test_db.db;
+    db.insert_cards(&super::processes::open_cards("DOWN", CARDS), |_| {})
+        .await
+        .expect("cards");
+    let settings = quick_sync();
+    let limit = settings.max_consecutive_failures;
+    assert_eq!(limit, 20, "the default of SYNC_MAX_CONSECUTIVE_FAILURES");
+    let sync = SyncHandle::new(settings);
+
+    let started = std::time::Instant::now();
+    let report = run_now(db, &unreachable_gocards(), &sync).await;
+    eprintln!(
+        "{}: the outage run over {CARDS} stale cards took {:?}: {report:?}",
+        test_db.name,
+        started.elapsed()
+    );
+
+    assert_failed_with(&report, "GO Cards unreachable", test_db.name);
+    let history = count(db, "SELECT COUNT(*) FROM card_history").await;
+    assert!(
+        (1..=limit as i64).contains(&history),
+        "{}: at most {limit} history rows, not one per stale card: {history}",
+        test_db.name
+    );
+    assert!(
+        report.counts.checked <= limit as i64,
+        "{}: {report:?}",
+        test_db.name
+    );
+    let errors = db.sync_errors(report.run_id, 10_000).await.expect("errors");
+    let unreachable: Vec<_> = errors
+        .iter()
+        .filter(|e| e.card_id.is_none() && e.message.contains("GO Cards unreachable"))
+        .collect();
+    assert_eq!(unreachable.len(), 1, "{}: {errors:?}", test_db.name);
+    assert!(
+        errors.len() <= limit + 1,
+        "{}: the card errors stop with the poll: {}",
+        test_db.name,
+        errors.len()
+    );
+}
+
+common::engines!(a_repeated_error_is_one_history_row_counted);
+async fn a_repeated_error_is_one_history_row_counted(test_db: TestDb) {
+    let card = "CA2300000061-RPET0001";
+    let app = polling_app(&test_db, card).await;
+
+    fail_card(&app, card, FaultMode::Error500);
+    for _ in 0..3 {
+        let report = app.run_sync().await;
+        assert_eq!(report.counts.failed, 1, "{}: {report:?}", test_db.name);
+    }
+    let history = history_rows(&app.db, card).await;
+    assert_eq!(history.len(), 1, "{}: {history:?}", test_db.name);
+    assert_eq!(history[0].kind, HistoryKind::Error);
+    assert_eq!(history[0].repeats, 3, "{}: {history:?}", test_db.name);
+    assert!(history[0].last_at.is_some(), "{history:?}");
+
+    // The profile shows it as one row.
+    let operator = app.login(OPERATOR).await;
+    let (status, html) = app.page(&format!("/cards/{card}"), Some(&operator)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("failed again (×3, last at "),
+        "{}",
+        test_db.name
+    );
+
+    // A different error is a row of its own.
+    fail_card(&app, card, FaultMode::Error404);
+    app.run_sync().await;
+    let history = history_rows(&app.db, card).await;
+    assert_eq!(history.len(), 2, "{}: {history:?}", test_db.name);
+    assert_eq!(history[0].repeats, 1, "{history:?}");
+    assert_eq!(
+        history[0].detail.as_deref(),
+        Some("Card not found in GO Cards.")
+    );
+    assert_eq!(history[1].repeats, 3, "{history:?}");
+}
+
+/// A GO Cards double whose listing goes A → B → A: the page after cursor B names A again.
+async fn looping_listing() -> (GoCardsClient, Arc<AtomicUsize>) {
+    let listed = Arc::new(AtomicUsize::new(0));
+    let calls = listed.clone();
+    let page = move |Query(query): Query<HashMap<String, String>>| {
+        let calls = calls.clone();
+        async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let (item, next) = match query.get("afterCardId").map(String::as_str) {
+                None => (1, "A"),
+                Some("A") => (2, "B"),
+                _ => (3, "A"),
+            };
+            let mut card =
+                serde_json::to_value(common::gocards::card(item, "ORDERED")).unwrap_or_default();
+            card["updated"] = json!("2026-11-20T09:12:00Z");
+            Json(json!({
+                "items": [card],
+                "next": {"updatedSince": "2026-11-20T09:12:00Z", "afterCardId": next},
+            }))
+        }
+    };
+    let router = axum::Router::new()
+        .route("/oauth/token", post(common::gocards::grant_token))
+        .route("/api/cards", get(page));
+    let addr = common::gocards::serve(router).await.expect("double");
+    let client =
+        GoCardsClient::new(common::gocards::config_for(addr).expect("config")).expect("client");
+    (client, listed)
+}
+
+common::engines!(a_listing_cursor_that_loops_ends_the_run_with_an_error);
+async fn a_listing_cursor_that_loops_ends_the_run_with_an_error(test_db: TestDb) {
+    let db = &test_db.db;
+    let (client, listed) = looping_listing().await;
+    let sync = SyncHandle::new(quick_sync());
+
+    db.sync_request_run("test").await.expect("request");
+    let report = tokio::time::timeout(
+        Duration::from_secs(30),
+        backend::sync::run_if_due(db, &client, &sync),
+    )
+    .await
+    .expect("the run ends instead of looping")
+    .expect("storage")
+    .expect("the sync ran");
+
+    assert_failed_with(&report, "back to a page it had already sent", test_db.name);
+    assert_eq!(
+        listed.load(Ordering::SeqCst),
+        3,
+        "A, B, then the loop is seen"
+    );
+    // The watermark is the last page that was read through (B), not the loop's A.
+    let watermark = db.sync_state().await.expect("state").watermark;
+    assert!(
+        watermark
+            .as_deref()
+            .unwrap_or_default()
+            .contains("\"afterCardId\":\"B\""),
+        "{}: {watermark:?}",
+        test_db.name
+    );
+    assert_eq!(db.sync_state().await.expect("state").lease_holder, None);
+}
+
+common::engines!(a_storage_error_hands_the_lease_back);
+async fn a_storage_error_hands_the_lease_back(test_db: TestDb) {
+    let db = &test_db.db;
+    let sim = common::gocards::start_sim().await.expect("sim");
+    let client = sim.client().expect("client");
+    let sync = SyncHandle::new(quick_sync());
+
+    // The run itself cannot be recorded.
+    execute(db, "ALTER TABLE sync_runs RENAME TO sync_runs_away").await;
+    db.sync_request_run("test").await.expect("request");
+    let outcome = backend::sync::run_if_due(db, &client, &sync).await;
+    assert!(outcome.is_err(), "{}: {outcome:?}", test_db.name);
+    assert_eq!(db.sync_state().await.expect("state").lease_holder, None);
+    execute(db, "ALTER TABLE sync_runs_away RENAME TO sync_runs").await;
+
+    // The run works but the schedule after it cannot be read.
+    execute(db, "ALTER TABLE settings RENAME TO settings_away").await;
+    db.sync_request_run("test").await.expect("request");
+    let outcome = backend::sync::run_if_due(db, &client, &sync).await;
+    let state = db.sync_state().await.expect("state");
+    assert_eq!(state.lease_holder, None, "{}: {outcome:?}", test_db.name);
+    assert!(
+        state.next_run_at.is_some(),
+        "the next run stays scheduled: {state:?}"
+    );
+    execute(db, "ALTER TABLE settings_away RENAME TO settings").await;
+
+    // Another process takes the next run at once.
+    let other = SyncHandle::new(quick_sync());
+    let report = run_now(db, &client, &other).await;
+    assert_eq!(report.status, RunStatus::Completed, "{report:?}");
+}
+
+common::engines!(a_run_dropped_half_way_stops_its_heartbeat_and_hands_the_lease_back);
+async fn a_run_dropped_half_way_stops_its_heartbeat_and_hands_the_lease_back(test_db: TestDb) {
+    let db = test_db.db.clone();
+    let sim = common::gocards::start_sim().await.expect("sim");
+    // Every GO Cards call takes 5 s, so the run is inside one when it is dropped.
+    sim.sim.set_fault(FaultSpec {
+        latency_ms: 5_000,
+        ..FaultSpec::new(FaultMode::Latency)
+    });
+    let client = sim.client().expect("client");
+    let sync = SyncHandle::new(SyncSettings {
+        lease_ttl: Duration::from_millis(300),
+        ..quick_sync()
+    });
+    db.sync_request_run("test").await.expect("request");
+    let running = {
+        let (db, sync) = (db.clone(), sync.clone());
+        tokio::spawn(async move { backend::sync::run_if_due(&db, &client, &sync).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        db.sync_state()
+            .await
+            .expect("state")
+            .lease_holder
+            .as_deref(),
+        Some(sync.holder()),
+        "the run holds the lease"
+    );
+    running.abort();
+    let _ = running.await;
+
+    // No heartbeat renews it any more, and the guard handed it back.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let state = db.sync_state().await.expect("state");
+    assert_eq!(state.lease_holder, None, "{}: {state:?}", test_db.name);
+    assert_eq!(state.lease_until, None, "{}: {state:?}", test_db.name);
+}
+
+common::engines!(the_schedule_is_saved_whole_or_not_at_all);
+async fn the_schedule_is_saved_whole_or_not_at_all(test_db: TestDb) {
+    let db = &test_db.db;
+    let sync = SyncHandle::new(SyncSettings::default());
+    // The second of the two settings cannot be written.
+    match db {
+        Db::Sqlite(_) => {
+            execute(
+                db,
+                "CREATE TRIGGER refuse_interval BEFORE INSERT ON settings \
+                 WHEN NEW.key = 'sync.interval_secs' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            )
+            .await
+        }
+        Db::Postgres(_) => {
+            execute(
+                db,
+                "ALTER TABLE settings ADD CONSTRAINT refuse_interval \
+                 CHECK (key <> 'sync.interval_secs')",
+            )
+            .await
+        }
+    }
+    let audit_before = db.audit_log(100).await.expect("audit").len();
+    let saved = backend::sync::save_schedule(db, &sync, false, "600", "admin").await;
+    assert!(saved.is_err(), "{}: {saved:?}", test_db.name);
+    assert_eq!(
+        db.setting("sync.enabled").await.expect("read"),
+        None,
+        "{}: the first setting was not kept alone",
+        test_db.name
+    );
+    assert_eq!(db.audit_log(100).await.expect("audit").len(), audit_before);
+
+    // Both land together once the write can succeed.
+    match db {
+        Db::Sqlite(_) => execute(db, "DROP TRIGGER refuse_interval").await,
+        Db::Postgres(_) => {
+            execute(db, "ALTER TABLE settings DROP CONSTRAINT refuse_interval").await
+        }
+    }
+    backend::sync::save_schedule(db, &sync, false, "600", "admin")
+        .await
+        .expect("saved");
+    assert_eq!(
+        db.setting("sync.enabled").await.expect("read").as_deref(),
+        Some("false")
+    );
+    assert_eq!(
+        db.setting("sync.interval_secs")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("600")
     );
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 
 const CARD: &str = "CA2202040404-5GG3F4C8";
 
-fn event(event_id: &str, card_id: &str, status: &str) -> Vec<u8> {
+pub(crate) fn event(event_id: &str, card_id: &str, status: &str) -> Vec<u8> {
     json!({
         "eventId": event_id,
         "created": "2026-11-24T10:00:00.000Z",
@@ -24,7 +24,7 @@ fn event(event_id: &str, card_id: &str, status: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-async fn post(app: &TestApp, body: Vec<u8>, signature: Option<String>) -> (u16, String) {
+pub(crate) async fn post(app: &TestApp, body: Vec<u8>, signature: Option<String>) -> (u16, String) {
     let mut request = app
         .http
         .post(format!("{}/webhooks/gocards", app.base))
@@ -40,7 +40,7 @@ async fn post(app: &TestApp, body: Vec<u8>, signature: Option<String>) -> (u16, 
     (status, reply.text().await.unwrap_or_default())
 }
 
-fn signed(app: &TestApp, body: &[u8]) -> Option<String> {
+pub(crate) fn signed(app: &TestApp, body: &[u8]) -> Option<String> {
     let secret = app
         .state
         .webhook_secret

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use server_fn::codec::Json;
 
 use crate::api::errors::api_error;
-use crate::domain::{CardState, Process};
+use crate::domain::{CommandList, Process};
 use crate::model::CommandTab;
 
 api_error! {
@@ -18,7 +18,8 @@ api_error! {
     }
 }
 
-/// Every card-state tab with its Additional Commands, in `CardState::ALL` order.
+/// Every list with its Additional Commands: the card-state tabs in `CardState::ALL` order,
+/// then Users › User.
 #[server(endpoint = "admin_command_tabs", input = Json)]
 pub async fn admin_command_tabs() -> Result<Vec<CommandTab>, CommandTabsError> {
     use crate::api::access;
@@ -30,14 +31,14 @@ pub async fn admin_command_tabs() -> Result<Vec<CommandTab>, CommandTabsError> {
         .all_commands()
         .await?
         .into_iter()
-        .map(|(state, processes)| CommandTab { state, processes })
+        .map(|(list, processes)| CommandTab { list, processes })
         .collect())
 }
 
-/// Replaces one tab's list. Operators see the change on their next profile load.
+/// Replaces one list. Operators see the change on their next profile load.
 #[server(endpoint = "save_command_tab", input = Json)]
 pub async fn save_command_tab(
-    state: CardState,
+    list: CommandList,
     processes: Vec<Process>,
 ) -> Result<CommandTab, SaveCommandTabError> {
     use crate::api::access;
@@ -45,8 +46,8 @@ pub async fn save_command_tab(
 
     let admin = access::require_admin().await?;
     let app = access::app_state()?;
-    match save_commands(&app.db, state, &processes, &admin.username).await {
-        Ok(processes) => Ok(CommandTab { state, processes }),
+    match save_commands(&app.db, list, &processes, &admin.username).await {
+        Ok(processes) => Ok(CommandTab { list, processes }),
         Err(err @ E::NotApplicable(..)) => Err(SaveCommandTabError::NotApplicable {
             message: err.to_string(),
         }),

@@ -71,9 +71,9 @@ pub async fn test_gocards_connection(
     use crate::api::access;
     use backend::settings::{test_connection, TestError};
 
-    access::require_admin().await?;
+    let admin = access::require_admin().await?;
     let app = access::app_state()?;
-    test_connection(&app, &settings)
+    test_connection(&app, &settings, &admin.username)
         .await
         .map_err(|err| match err {
             TestError::Invalid(errors) => TestConnectionError::Invalid { errors },

@@ -40,17 +40,18 @@ mod map {
     use backend::services::users::UserAdminError as E;
 
     /// The parts every user operation shares; `None` for the operation's own variants.
-    pub fn common<T>(err: E, internal: T, bad: impl Fn(String) -> T) -> Result<T, E> {
+    pub fn common<T>(err: E, internal: T, bad: impl Fn(String) -> T) -> Result<T, E>
+    where
+        T: From<sqlx::Error>,
+    {
         match err {
             E::Invalid(rule) => Ok(bad(rule.to_string())),
             E::Hash(join) => {
                 tracing::error!(error = %join, "password hashing failed");
                 Ok(internal)
             }
-            E::Storage(db) => {
-                tracing::error!(error = %db, "storage error in a user operation");
-                Ok(internal)
-            }
+            // Unavailable (503) in an outage, else a logged server fault.
+            E::Storage(db) => Ok(T::from(db)),
             other => Err(other),
         }
     }

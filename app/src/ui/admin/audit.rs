@@ -1,4 +1,5 @@
-//! The admin audit log: every settings change, newest first.
+//! The admin audit log: every settings change and every export, newest first; "Export CSV"
+//! downloads all of it.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -18,7 +19,12 @@ pub fn AuditPage() -> impl IntoView {
         <Title text="Audit log · Settings · Card desk" />
         <section class="panel" aria-labelledby="audit-title">
             <h1 id="audit-title">"Audit log"</h1>
-            <p class="hint">"Every change to the settings: who, what and when, newest first. Secrets are never shown."</p>
+            <p class="hint">"Every change to the settings, and every export: who, what and when, newest first. Secrets are never shown."</p>
+            <p class="export">
+                <a href=crate::export::AUDIT_PATH download="" title="Download the whole audit log as a CSV file">
+                    "Export CSV"
+                </a>
+            </p>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || log.get().map(|result| match result {
                     Ok(entries) => view! { <AuditTable entries /> }.into_any(),

@@ -2,13 +2,13 @@
 //! Non-admins get "Not allowed" (403 on the server-rendered page); the server functions
 //! behind every page refuse them too.
 
+mod accounts;
 mod audit;
 mod commands;
 mod connection;
 pub mod routes;
 mod sync;
 mod unsaved;
-mod users;
 
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
@@ -17,12 +17,12 @@ use leptos_router::hooks::use_location;
 use super::layout::Layout;
 use crate::api::whoami;
 
+pub use accounts::AccountsPage;
 pub use audit::AuditPage;
-pub use commands::CardCommandsPage;
+pub use commands::{CardCommandsPage, UserCommandsPage};
 pub use connection::ConnectionPage;
 pub use sync::SyncPage;
 pub use unsaved::Unsaved;
-pub use users::UsersPage;
 
 /// The frame of every settings page: the top bar, then either the settings navigation and
 /// the page, or "Not allowed".
@@ -66,6 +66,10 @@ fn AdminNav(unsaved: Unsaved) -> impl IntoView {
             <ul aria-labelledby="nav-cards">
                 <li><NavLink href="/admin/cards" label="Card" unsaved /></li>
             </ul>
+            <p class="nav-group" id="nav-users">"Users"</p>
+            <ul aria-labelledby="nav-users">
+                <li><NavLink href="/admin/users" label="User" unsaved /></li>
+            </ul>
             <ul>
                 <li><NavLink href="/admin/gocards" label="GO Cards connection" unsaved /></li>
             </ul>
@@ -74,7 +78,7 @@ fn AdminNav(unsaved: Unsaved) -> impl IntoView {
                 <li><NavLink href="/admin/sync" label="GO Cards batch sync" unsaved /></li>
             </ul>
             <ul>
-                <li><NavLink href="/admin/users" label="Users" unsaved /></li>
+                <li><NavLink href="/admin/accounts" label="Accounts" unsaved /></li>
                 <li><NavLink href="/admin/audit" label="Audit log" unsaved /></li>
             </ul>
         </nav>

@@ -8,7 +8,9 @@
 
 use leptos::prelude::*;
 
-use super::{AuditPage, CardCommandsPage, ConnectionPage, SyncPage, UsersPage};
+use super::{
+    AccountsPage, AuditPage, CardCommandsPage, ConnectionPage, SyncPage, UserCommandsPage,
+};
 
 /// A settings page's route: `$route` is the lazy route, `$view()` what the router is given.
 /// The pages load their own data.
@@ -58,8 +60,12 @@ settings_route!(
     sync: SyncRoute => SyncPage
 );
 settings_route!(
-    /// `/admin/users`: users and roles.
-    users: UsersRoute => UsersPage
+    /// `/admin/users`: Users › User, the Additional Commands for users.
+    user_commands: UserCommandsRoute => UserCommandsPage
+);
+settings_route!(
+    /// `/admin/accounts`: the desk's accounts (operators and admins) and their roles.
+    accounts: AccountsRoute => AccountsPage
 );
 settings_route!(
     /// `/admin/audit`: the audit log.

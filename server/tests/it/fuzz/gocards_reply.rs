@@ -62,11 +62,13 @@ fn card_json() -> impl Strategy<Value = Vec<u8>> {
         ])
         .prop_map(|s| json!(s)),
         1 => "[A-Z_]{0,16}".prop_map(|s| json!(s)),
+        1 => "[A-Z_\\x00\\x07]{1,16}".prop_map(|s| json!(s)),
         1 => any_json(),
     ];
     let reason = prop_oneof![
         3 => Just(Value::Null),
         2 => "\\PC{0,60}".prop_map(Value::String),
+        1 => "(\\PC|\\x00){1,60}".prop_map(Value::String),
         1 => Just(json!("<script>alert(1)</script>")),
         1 => Just(json!("r".repeat(5_000))),
         1 => any_json(),
@@ -139,10 +141,7 @@ fn respond(reply: &Reply, card_id: &str) -> axum::response::Response {
 
 /// (state, version, changed rows, other rows) of one card.
 async fn card_facts(db: &Db, card_id: &str) -> (String, i64, i64, i64) {
-    let Db::Sqlite(pool) = db else {
-        panic!("the GO Cards reply fuzz runs on SQLite")
-    };
-    sqlx::query_as::<_, (String, i64, i64, i64)>(
+    super::on_pool!(db, pool => sqlx::query_as::<_, (String, i64, i64, i64)>(
         "SELECT c.state, c.version, \
          (SELECT COUNT(*) FROM card_history WHERE card_id = c.card_id AND kind = 'changed'), \
          (SELECT COUNT(*) FROM card_history WHERE card_id = c.card_id AND kind <> 'changed') \
@@ -151,13 +150,16 @@ async fn card_facts(db: &Db, card_id: &str) -> (String, i64, i64, i64) {
     .bind(card_id)
     .fetch_one(pool)
     .await
-    .expect("card facts")
+    .expect("card facts"))
 }
 
-#[test]
-fn any_gocards_reply_moves_a_card_forward_once_or_not_at_all() {
+super::on_both_engines!(any_gocards_reply_moves_a_card_forward_once_or_not_at_all);
+
+fn any_gocards_reply_moves_a_card_forward_once_or_not_at_all(engine: super::Engine) {
     let runtime = super::runtime();
-    let test_db = runtime.block_on(common::db::sqlite());
+    let Some(test_db) = engine.open(&runtime) else {
+        return;
+    };
     let db = test_db.db.clone();
     for state in [CardState::Ordered, CardState::InProduction] {
         runtime
@@ -270,7 +272,8 @@ fn any_gocards_reply_moves_a_card_forward_once_or_not_at_all() {
         reply(),
         prop_oneof![Just(CardState::Ordered), Just(CardState::InProduction)],
     );
-    if let Err(failure) = runner("gocards_reply").run(&input, |(reply, start)| check(reply, start))
+    if let Err(failure) =
+        runner("gocards_reply", engine).run(&input, |(reply, start)| check(reply, start))
     {
         panic!("{failure}");
     }

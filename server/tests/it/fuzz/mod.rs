@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use serde_json::{json, Value};
+use testkit as common;
 
 /// How many generated cases each target runs.
 pub fn cases() -> u32 {
@@ -29,12 +30,71 @@ pub fn cases() -> u32 {
         .unwrap_or(2_000)
 }
 
+/// The database engine a target runs on. Every target runs on both: PostgreSQL refuses
+/// input that SQLite stores (U+0000 in text), so SQLite alone would not see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// A fresh database, or `None` (the test is skipped loudly) when PostgreSQL is absent.
+    pub fn open(self, runtime: &tokio::runtime::Runtime) -> Option<common::db::TestDb> {
+        match self {
+            Engine::Sqlite => Some(runtime.block_on(common::db::sqlite())),
+            Engine::Postgres => runtime.block_on(common::db::postgres()),
+        }
+    }
+
+    /// Generated cases on this engine: PostgreSQL runs a quarter of `FUZZ_CASES` (each case
+    /// is a few round trips to a server), unless `FUZZ_CASES_POSTGRES` says otherwise.
+    pub fn cases(self) -> u32 {
+        match self {
+            Engine::Sqlite => cases(),
+            Engine::Postgres => std::env::var("FUZZ_CASES_POSTGRES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(cases() / 4),
+        }
+    }
+}
+
+/// Runs `$body` with `$pool` bound to whichever engine's pool `$db` holds.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            backend::db::Db::Sqlite($pool) => $body,
+            backend::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Declares `<target>_sqlite` and `<target>_postgres`, each running `target(engine)`.
+macro_rules! on_both_engines {
+    ($target:ident) => {
+        common::__paste::paste! {
+            #[test]
+            fn [<$target _sqlite>]() {
+                $target($crate::fuzz::Engine::Sqlite);
+            }
+
+            #[test]
+            fn [<$target _postgres>]() {
+                $target($crate::fuzz::Engine::Postgres);
+            }
+        }
+    };
+}
+pub(crate) use on_both_engines;
+
 /// A runner for `target` that keeps failing inputs in the repo.
-pub fn runner(target: &'static str) -> TestRunner {
+pub fn runner(target: &'static str, engine: Engine) -> TestRunner {
     let path: &'static str =
         Box::leak(format!("tests/it/fuzz/{target}.proptest-regressions").into_boxed_str());
     TestRunner::new(Config {
-        cases: cases(),
+        cases: engine.cases(),
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(path))),
         // Shrinking a failure can take long; a failing input is reported as found.
         max_shrink_iters: 256,
@@ -75,6 +135,8 @@ pub fn any_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(|n| json!(n)),
         any::<f64>().prop_map(|n| json!(n)),
         "\\PC{0,24}".prop_map(Value::String),
+        // Control characters, NUL above all: PostgreSQL refuses U+0000 in text.
+        "(\\PC|\\x00|\\x1f){0,24}".prop_map(Value::String),
         Just(json!("x".repeat(300))),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {
@@ -111,7 +173,7 @@ impl Tally {
         let total: u64 = counts.values().sum();
         let line: Vec<String> = counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
         eprintln!("fuzz {target}: {total} inputs: {}", line.join(" "));
-        if cases() >= 1_000 {
+        if total >= 1_000 {
             for outcome in expected {
                 assert!(
                     counts.keys().any(|k| k.starts_with(outcome)),

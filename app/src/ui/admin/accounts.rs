@@ -1,4 +1,5 @@
-//! Users: list, add, enable or disable, promote or demote, reset a password.
+//! Accounts: the desk's own operators and admins. List, add, enable or disable, promote or
+//! demote, reset a password. ("User" elsewhere means a person who holds cards.)
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,7 +12,7 @@ use crate::ui::table::DataTable;
 type Notice = Option<Result<String, String>>;
 
 #[component]
-pub fn UsersPage() -> impl IntoView {
+pub fn AccountsPage() -> impl IntoView {
     let add = ServerAction::<AddUser>::new();
     let enable = ServerAction::<SetUserEnabled>::new();
     let role = ServerAction::<SetUserRole>::new();
@@ -85,9 +86,9 @@ pub fn UsersPage() -> impl IntoView {
     };
 
     view! {
-        <Title text="Users · Settings · Card desk" />
+        <Title text="Accounts · Settings · Card desk" />
         <section class="panel" aria-labelledby="users-title">
-            <h1 id="users-title">"Users"</h1>
+            <h1 id="users-title">"Accounts"</h1>
             {shown_notice}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || users.get().map(|result| match result {
