@@ -12,7 +12,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: run watch test tools wasm-target cargo-leptos wasm-bindgen npm chromium postgres-check \
-        build build-release build-release-plain fmt-check clippy unit flood export-flood crash e2e e2e-modes \
+        build build-release build-release-plain fmt-check clippy unit flood export-flood crash live-memory e2e e2e-modes \
         bench bench-frontend build-times wasm-size clean-data
 
 ## Start the demo on http://127.0.0.1:3000 (SQLite file, built-in GO Cards simulator, demo data).
@@ -26,7 +26,7 @@ watch: tools
 
 ## Every check: format, lints, Rust tests (SQLite and PostgreSQL), the page hydrating in each
 ## build mode, then the whole Playwright suite in Chromium on the `make run` build.
-test: tools chromium postgres-check fmt-check clippy unit e2e-modes build-release flood export-flood crash e2e
+test: tools chromium postgres-check fmt-check clippy unit e2e-modes build-release flood export-flood crash live-memory e2e
 
 tools: wasm-target cargo-leptos wasm-bindgen npm
 
@@ -114,6 +114,11 @@ export-flood:
 ## (server/tests/it/jobs/crash.rs). Builds nothing: run after build-release.
 crash:
 	JOBS_SERVER_BIN=$(CURDIR)/target/release/server cargo test --workspace --test it jobs::crash -- --ignored --nocapture --test-threads=1
+
+## 20 live streams whose clients never read, sent 200,000 events each: the test process's RSS
+## grows by at most 30 MB (server/tests/it/live.rs). Alone, since it measures the process.
+live-memory:
+	cargo test --workspace --test it live::memory_does_not_grow -- --ignored --nocapture --test-threads=1
 
 e2e:
 	cd end2end && E2E_PROFILE=release npx playwright test

@@ -159,8 +159,8 @@ impl DeskSessionStore {
     /// The store over tables that exist already (`new` made them at start).
     pub fn existing(db: &Db) -> Self {
         match db {
-            Db::Sqlite(pool) => DeskSessionStore::Sqlite(SqliteStore::new(pool.clone())),
-            Db::Postgres(pool) => DeskSessionStore::Postgres(PostgresStore::new(pool.clone())),
+            Db::Sqlite(pool, _) => DeskSessionStore::Sqlite(SqliteStore::new(pool.clone())),
+            Db::Postgres(pool, _) => DeskSessionStore::Postgres(PostgresStore::new(pool.clone())),
         }
     }
 

@@ -192,7 +192,24 @@ async fn run(
         })
     };
 
+    // The job's progress to the open pages, at most every JOB_EVENT_EVERY.
+    let progressed = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let announcer = {
+        let db = db.clone();
+        let id = job.id;
+        let progressed = progressed.clone();
+        tokio::spawn(async move {
+            loop {
+                if progressed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    announce_job(&db, id).await;
+                }
+                tokio::time::sleep(JOB_EVENT_EVERY).await;
+            }
+        })
+    };
+
     let job = &job;
+    let progressed = &progressed;
     let concurrency = handle.concurrency();
     futures::stream::iter(items)
         .map(|item| {
@@ -240,9 +257,12 @@ async fn run(
                     });
                 }
                 if let Some(done) = done {
-                    if let Err(error) = db.finish_item(job.id, item.position, &done).await {
-                        tracing::error!(job = job.id, position = item.position, %error,
-                            "could not store a job item's outcome; Run the rest runs it again");
+                    match db.finish_item(job.id, item.position, &done).await {
+                        Ok(_) => progressed.store(true, std::sync::atomic::Ordering::SeqCst),
+                        Err(error) => {
+                            tracing::error!(job = job.id, position = item.position, %error,
+                            "could not store a job item's outcome; Run the rest runs it again")
+                        }
                     }
                 }
             }
@@ -251,6 +271,7 @@ async fn run(
         .collect::<()>()
         .await;
     heartbeat.abort();
+    announcer.abort();
 
     if lost.load(std::sync::atomic::Ordering::SeqCst) {
         return Ok(());
@@ -266,8 +287,38 @@ async fn run(
         JobStatus::Interrupted
     };
     db.finish_job(job.id, handle.holder(), status).await?;
+    announce_job(db, job.id).await;
     tracing::info!(job = job.id, status = status.as_str(), "job ended");
     Ok(())
+}
+
+/// How often a running job's counts go to the open pages, at most.
+pub const JOB_EVENT_EVERY: Duration = Duration::from_millis(250);
+
+/// Sends a job's status and counts to whoever may see it. A job goes on without it.
+pub async fn announce_job(db: &Db, id: i64) {
+    let event = async {
+        let Some(job) = db.job(id).await? else {
+            return Ok(None);
+        };
+        let counts = db.job_counts(id).await?;
+        Ok::<_, sqlx::Error>(Some(desk_core::model::LiveEvent::Job(
+            desk_core::model::JobEvent {
+                job_id: id,
+                started_by: job.started_by,
+                status: job.status,
+                counts,
+            },
+        )))
+    };
+    let sent = match event.await {
+        Ok(Some(event)) => db.announce(vec![event]).await,
+        Ok(None) => Ok(()),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = sent {
+        tracing::warn!(job = id, %error, "could not send a job's progress to the open pages");
+    }
 }
 
 /// On "Run the rest", an item whose command ran but whose outcome was not stored (the

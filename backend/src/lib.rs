@@ -7,12 +7,14 @@
 //! - `settings`: the GO Cards connection (env over stored) and the encrypted secret.
 //! - `services`: what the server functions, the CLI and webhooks call.
 //! - `sync`: the batch sync's run, lease, retries and schedule.
+//! - `events`: live events, to every replica's `/events` streams.
 //! - `jobs`: the job runner (a process over many cards or users, item by item).
 //! - `throttle`: failed log-ins per username and per address.
 
 pub mod auth;
 pub mod client_address;
 pub mod db;
+pub mod events;
 pub mod jobs;
 pub mod services;
 pub mod settings;

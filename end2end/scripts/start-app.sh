@@ -20,6 +20,8 @@ export GOCARDS_SIM_ADDR=127.0.0.1:${E2E_SIM_PORT:-4011}
 export GOCARDS_TIMEOUT_MS=1500
 # A known webhook key, so that the suite can check it never reaches the browser.
 export GOCARDS_WEBHOOK_SECRET=e2e-webhook-secret-5d1c9b7a40-7f3e2a91
+# Cards move only when a test moves them (the demo's production line is off).
+export DEMO_PRODUCTION_SECS=0
 # An hourly schedule: on, but no run starts by itself during the suite.
 export SYNC_INTERVAL_SECS=3600
 export RUST_LOG=${RUST_LOG:-info,sqlx=warn}

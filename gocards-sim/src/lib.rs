@@ -7,6 +7,7 @@
 //! - `tokens`, `orders`: issued tokens; idempotent orders, their checks, [`SimOrder`].
 //! - `articles`: what the organisation may order ([`articles`]).
 //! - `webhook`: signed events, posted in the background.
+//! - `state`: the shared state, and the production line's turns.
 //! - `demo`: believable cards for a standalone run.
 
 mod articles;
@@ -34,6 +35,7 @@ pub use faults::{FaultMode, FaultSpec, OVERSIZED_BODY_BYTES};
 pub use orders::SimOrder;
 pub use webhook::{topic_for, webhook_signature, SIGNATURE_HEADER};
 
+pub use state::ProductionLine;
 use state::{lock, SimState};
 
 /// A GO Cards simulator. Clones share one state.
@@ -70,6 +72,13 @@ impl Simulator {
         });
         tracing::info!(address = %bound, "GO Cards simulator listening");
         Ok(bound)
+    }
+
+    /// Runs the production line, like `POST /sim/production`: every card on it moves one
+    /// status on within `step` of its last change (`fail_share` of those in production to
+    /// FAILED), each change an event. `None` stops it.
+    pub fn set_production(&self, line: Option<ProductionLine>) {
+        self.state.set_production(line);
     }
 
     /// Creates or replaces cards, like `POST /sim/cards`. Their `updated` is set by the

@@ -30,6 +30,17 @@ pub(crate) struct SimState {
     webhook: WebhookEmitter,
     token_lifetime_secs: AtomicU64,
     token_requests: AtomicUsize,
+    /// The production line (`POST /sim/production`), while it runs.
+    production: Mutex<Option<ProductionLine>>,
+}
+
+/// `POST /sim/production`'s settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProductionLine {
+    /// Each card on the line moves one status on within this long of its last change.
+    pub step: Duration,
+    /// The share of cards in production that fail instead, 0 to 1.
+    pub fail_share: f64,
 }
 
 /// Locks a mutex; a poisoned one is still used (no code here panics while holding one).
@@ -50,6 +61,7 @@ impl SimState {
             webhook: WebhookEmitter::new(),
             token_lifetime_secs: AtomicU64::new(DEFAULT_TOKEN_LIFETIME.as_secs()),
             token_requests: AtomicUsize::new(0),
+            production: Mutex::default(),
         }
     }
 
@@ -153,6 +165,54 @@ impl SimState {
         let moved = lock(&self.store).advance();
         self.emit(&moved);
         moved.len()
+    }
+
+    /// Starts, changes or (with `None`) stops the production line. A line already running
+    /// takes the new settings at its next turn.
+    pub fn set_production(self: &std::sync::Arc<Self>, line: Option<ProductionLine>) {
+        let was_running = {
+            let mut slot = lock(&self.production);
+            let was = slot.is_some();
+            *slot = line;
+            was
+        };
+        if line.is_some() && !was_running {
+            let state = std::sync::Arc::downgrade(self);
+            tokio::spawn(async move {
+                loop {
+                    let Some(state) = state.upgrade() else { return };
+                    let Some(line) = *lock(&state.production) else {
+                        return;
+                    };
+                    state.production_turn(line);
+                    // A turn a second, or more often for a fast line (tests).
+                    let pause =
+                        (line.step / 20).clamp(Duration::from_millis(20), Duration::from_secs(1));
+                    drop(state);
+                    tokio::time::sleep(pause).await;
+                }
+            });
+        }
+    }
+
+    fn production_turn(&self, line: ProductionLine) {
+        let step_ms = i64::try_from(line.step.as_millis()).unwrap_or(i64::MAX / 2);
+        let moved = {
+            let mut roll = || rand::random::<f64>();
+            lock(&self.store).production_step(
+                Utc::now().timestamp_millis(),
+                step_ms,
+                line.fail_share,
+                &mut roll,
+            )
+        };
+        if !moved.is_empty() {
+            tracing::debug!(
+                moved = moved.len(),
+                "GO Cards simulator: the production line moved cards"
+            );
+            self.emit(&moved);
+        }
     }
 
     /// One event per changed card, if a webhook is set.

@@ -27,6 +27,8 @@ struct StoredCard {
     updated_ms: i64,
     /// How many times `advance` moved this card; seeds its next step.
     advance_steps: u32,
+    /// When the production line moves this card next (ms), once the line has seen it.
+    due_ms: Option<i64>,
 }
 
 /// Where a listing page starts.
@@ -82,6 +84,7 @@ impl CardStore {
                 info: info.clone(),
                 updated_ms,
                 advance_steps,
+                due_ms: None,
             },
         );
         info
@@ -193,6 +196,77 @@ impl CardStore {
     }
 }
 
+impl CardStore {
+    /// One turn of the production line at `now_ms`: each card on the line (ORDERED,
+    /// IN_PRODUCTION, PRODUCED, SHIPPED) is given a time within `step_ms` of its last change,
+    /// and once that time has come it moves one status on, or, with `fail_share`, while in
+    /// production, to FAILED. `roll` draws a number in `[0, 1)`. Returns the moved cards.
+    pub fn production_step(
+        &mut self,
+        now_ms: i64,
+        step_ms: i64,
+        fail_share: f64,
+        roll: &mut impl FnMut() -> f64,
+    ) -> Vec<CardInfo> {
+        let mut due: Vec<String> = Vec::new();
+        for stored in self.cards.values_mut() {
+            if line_step(&stored.info.status).is_none() {
+                stored.due_ms = None;
+                continue;
+            }
+            let at = *stored.due_ms.get_or_insert_with(|| {
+                // Truncation is the point: a whole millisecond within the step.
+                stored.updated_ms + (roll() * step_ms as f64) as i64
+            });
+            if at <= now_ms {
+                due.push(stored.info.card_id.clone());
+            }
+        }
+        if due.is_empty() {
+            return Vec::new();
+        }
+        due.sort();
+        let mut moved = Vec::with_capacity(due.len());
+        for card_id in due {
+            let Some(mut info) = self.get(&card_id) else {
+                continue;
+            };
+            let Some(next) = line_step(&info.status) else {
+                continue;
+            };
+            let in_production = matches!(
+                info.status,
+                GoCardsStatus::Ordered | GoCardsStatus::InProduction
+            );
+            let (status, reason) = if in_production && roll() < fail_share {
+                let pick = (roll() * FAILURE_REASONS.len() as f64) as usize;
+                let reason = FAILURE_REASONS
+                    .get(pick)
+                    .copied()
+                    .unwrap_or("production failed");
+                (GoCardsStatus::Failed, Some(reason.to_owned()))
+            } else {
+                (next, None)
+            };
+            let updated_ms = self.tick();
+            apply_status(&mut info, status, reason, millis_to_time(updated_ms));
+            moved.push(self.put(info, updated_ms));
+        }
+        moved
+    }
+}
+
+/// The status after `current` on the production line, `None` off it.
+fn line_step(current: &GoCardsStatus) -> Option<GoCardsStatus> {
+    match current {
+        GoCardsStatus::Ordered => Some(GoCardsStatus::InProduction),
+        GoCardsStatus::InProduction => Some(GoCardsStatus::Produced),
+        GoCardsStatus::Produced => Some(GoCardsStatus::Shipped),
+        GoCardsStatus::Shipped => Some(GoCardsStatus::Delivered),
+        _ => None,
+    }
+}
+
 /// The step an open card takes for a given roll.
 fn next_step(current: &GoCardsStatus, roll: u64) -> (GoCardsStatus, Option<String>) {
     if roll % 10_000 < FAILURES_PER_10K_STEPS {
@@ -287,6 +361,63 @@ mod tests {
         let ids: Vec<_> = rest.iter().map(|c| c.card_id.as_str()).collect();
         assert_eq!(ids, ["C", "A"]);
         assert!(!more);
+    }
+
+    #[test]
+    fn the_production_line_moves_each_card_one_status_on_once_its_time_has_come() {
+        let mut store = CardStore::default();
+        store.upsert(vec![
+            card("A", "ORDERED"),
+            card("B", "SHIPPED"),
+            card("C", "DELIVERED"),
+            card("D", "CANCELLED"),
+        ]);
+        let start = store.last_updated_ms;
+        let mut half = || 0.5;
+        // Due half a step after their change: nothing yet at a quarter.
+        assert!(store
+            .production_step(start + 250, 1000, 0.0, &mut half)
+            .is_empty());
+        let moved = store.production_step(start + 500, 1000, 0.0, &mut half);
+        let statuses: Vec<(String, String)> = moved
+            .iter()
+            .map(|c| (c.card_id.clone(), c.status.to_string()))
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![
+                ("A".into(), "IN_PRODUCTION".into()),
+                ("B".into(), "DELIVERED".into())
+            ]
+        );
+        // Each move bumps `updated`, and the next move is a step after it.
+        let a_updated = store
+            .get("A")
+            .and_then(|a| a.updated)
+            .expect("updated")
+            .timestamp_millis();
+        assert!(a_updated > start);
+        assert!(store
+            .production_step(a_updated + 400, 1000, 0.0, &mut half)
+            .is_empty());
+        let again = store.production_step(a_updated + 500, 1000, 0.0, &mut half);
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].status, GoCardsStatus::Produced);
+        assert!(again[0].produced.is_some());
+    }
+
+    #[test]
+    fn the_production_line_fails_its_share_while_in_production_only() {
+        let mut store = CardStore::default();
+        store.upsert(vec![card("A", "ORDERED"), card("B", "PRODUCED")]);
+        let start = store.last_updated_ms;
+        let mut always = || 0.0;
+        let moved = store.production_step(start + 1, 1000, 1.0, &mut always);
+        let a = moved.iter().find(|c| c.card_id == "A").expect("A moved");
+        assert_eq!(a.status, GoCardsStatus::Failed);
+        assert!(a.failure_reason.is_some());
+        let b = moved.iter().find(|c| c.card_id == "B").expect("B moved");
+        assert_eq!(b.status, GoCardsStatus::Shipped);
     }
 
     #[test]

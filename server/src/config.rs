@@ -53,7 +53,15 @@ pub struct Config {
     pub order_default_country: String,
     /// `JOB_CONCURRENCY`: GO Cards calls in flight for one job (1 to 64).
     pub job_concurrency: usize,
+    /// `EVENTS_MAX_CLIENTS`: open `/events` streams per process.
+    pub events_max_clients: usize,
+    /// `DEMO_PRODUCTION_SECS`: in demo mode, the simulator's production line moves each open
+    /// card one status on within this many seconds; 0 leaves the cards where they are.
+    pub demo_production_secs: u64,
 }
+
+/// `DEMO_PRODUCTION_SECS` when unset.
+pub const DEFAULT_DEMO_PRODUCTION_SECS: u64 = 120;
 
 /// The Country Order card starts with when `ORDER_DEFAULT_COUNTRY` is unset.
 pub const DEFAULT_ORDER_COUNTRY: &str = "SE";
@@ -150,6 +158,8 @@ impl Config {
             retention: RetentionSettings::default(),
             order_default_country: DEFAULT_ORDER_COUNTRY.to_owned(),
             job_concurrency: desk_core::domain::DEFAULT_JOB_CONCURRENCY,
+            events_max_clients: crate::events::DEFAULT_MAX_CLIENTS,
+            demo_production_secs: DEFAULT_DEMO_PRODUCTION_SECS,
         }
     }
 
@@ -202,6 +212,16 @@ impl Config {
             "JOB_CONCURRENCY",
             desk_core::domain::DEFAULT_JOB_CONCURRENCY,
             1..=desk_core::domain::MAX_JOB_CONCURRENCY,
+        )?;
+        let events_max_clients = in_range(
+            "EVENTS_MAX_CLIENTS",
+            crate::events::DEFAULT_MAX_CLIENTS,
+            1..=100_000,
+        )?;
+        let demo_production_secs = in_range(
+            "DEMO_PRODUCTION_SECS",
+            DEFAULT_DEMO_PRODUCTION_SECS,
+            0..=86_400,
         )?;
         let webhook_events_days = in_range(
             "WEBHOOK_EVENTS_RETENTION_DAYS",
@@ -277,6 +297,8 @@ impl Config {
             },
             order_default_country,
             job_concurrency,
+            events_max_clients,
+            demo_production_secs,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod events;
 pub mod export;
 pub mod origin;
 pub mod outage;

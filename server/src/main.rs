@@ -97,6 +97,7 @@ async fn serve(config: Config, db: backend::db::Db) -> anyhow::Result<()> {
         state,
         scheduler,
         simulator: _simulator,
+        ..
     } = running;
 
     let (signalled, mut signal) = tokio::sync::watch::channel(false);
@@ -129,6 +130,8 @@ async fn serve(config: Config, db: backend::db::Db) -> anyhow::Result<()> {
     // Tell the sync (it stops after the cards in flight, hands its lease back and marks its
     // run interrupted) while axum finishes the open requests, all within SHUTDOWN_LIMIT.
     let deadline = tokio::time::Instant::now() + SHUTDOWN_LIMIT;
+    // Open live streams end, or the graceful stop would wait for them.
+    state.db.events().shut_down();
     state.sync.shut_down();
     // Running jobs finish their items in flight and become Interrupted ("Run the rest").
     state.jobs.shut_down();

@@ -42,6 +42,8 @@ pub struct WebSettings {
     /// `PUBLIC_ORIGIN`: what `Origin` must be; unset, the request's own authority.
     pub public_origin: Option<PublicOrigin>,
     pub timeouts: RequestTimeouts,
+    /// `EVENTS_MAX_CLIENTS`, and how often a stream checks its session.
+    pub live: crate::events::LiveSettings,
 }
 
 pub const SESSION_COOKIE: &str = "carddesk.sid";
@@ -74,6 +76,7 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
         .route("/logout", post(logout))
         .merge(crate::webhook::routes())
         .merge(crate::export::routes())
+        .merge(crate::events::routes())
         .leptos_routes_with_context(
             &options,
             routes,
@@ -101,6 +104,7 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
             move |request, next| crate::origin::same_origin_only(public.clone(), request, next)
         }))
         .layer(axum::Extension(state.clone()))
+        .layer(axum::Extension(web.live.clone()))
         // Inside the header layers, so that a timed-out request's reply carries them too.
         .layer(middleware::from_fn({
             let limits = web.timeouts;
@@ -153,6 +157,8 @@ async fn session_policy(
     every: std::time::Duration,
     max_age: std::time::Duration,
 ) -> Response {
+    // An open live stream is not activity: a tab left open still logs out.
+    let activity = request.uri().path() != crate::events::EVENTS_PATH;
     if auth.user.is_some() {
         if backend::auth::outlived(&auth.session, max_age).await {
             tracing::info!("session reached SESSION_MAX_HOURS; logged out");
@@ -168,7 +174,7 @@ async fn session_policy(
             let now = chrono::Utc::now().timestamp_millis();
             let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
             let last: Option<i64> = session.get(TOUCHED_KEY).await.ok().flatten();
-            if last.is_none_or(|t| now - t >= every_ms) {
+            if activity && last.is_none_or(|t| now - t >= every_ms) {
                 if let Err(e) = session.insert(TOUCHED_KEY, now).await {
                     tracing::warn!(error = %e, "could not refresh the session expiry");
                 }
@@ -213,8 +219,9 @@ async fn one_of_few_log_ins(
 fn is_public(path: &str) -> bool {
     matches!(path, "/login" | "/healthz" | "/readyz" | "/favicon.ico" | "/logout")
         || path.starts_with("/pkg/")
-        // Server functions and the CSV downloads answer 401 themselves; webhooks are guarded
-        // by their signature.
+        // Server functions, the CSV downloads and the live stream answer 401 themselves;
+        // webhooks are guarded by their signature.
+        || path == crate::events::EVENTS_PATH
         || path.starts_with("/api/")
         || path.starts_with("/export/")
         || path.starts_with("/webhooks/")

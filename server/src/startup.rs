@@ -44,6 +44,8 @@ pub struct Running {
     pub simulator: Option<(Simulator, std::net::SocketAddr)>,
     /// The batch sync's scheduler, running in the background.
     pub scheduler: tokio::task::JoinHandle<()>,
+    /// `DEMO_PRODUCTION_SECS`: the simulator's production line, started with the webhook.
+    pub demo_production: Option<std::time::Duration>,
 }
 
 /// Builds everything `serve` needs, without binding the app's own port.
@@ -154,8 +156,11 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
         cookie_key: cookie_key(config)?,
         public_origin: config.public_origin.clone(),
         timeouts: config.timeouts,
+        live: crate::events::LiveSettings::new(config.events_max_clients, config.session_idle),
     };
     let router = router::build(state.clone(), web).await?;
+    // Other replicas' changes, for this one's live streams (PostgreSQL).
+    db.listen(LISTEN_WAIT).await;
     // Jobs left running by a process that died: on SQLite (one process per file, and this
     // one is starting) every one of them; on PostgreSQL those whose lease lapsed, and from
     // then on every lease period.
@@ -170,11 +175,15 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
         state,
         simulator,
         scheduler,
+        demo_production: (config.demo_production_secs > 0)
+            .then(|| std::time::Duration::from_secs(config.demo_production_secs)),
     })
 }
 
-/// Every minute, the log-in throttle forgets what no longer matters, so that a stream of
-/// made-up names and addresses cannot fill the memory.
+/// How long start-up waits for the `LISTEN` connection before it goes on without it (it keeps
+/// trying in the background).
+const LISTEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Marks Interrupted, every lease period, the jobs of replicas that died.
 fn spawn_job_sweep(db: backend::db::Db) {
     tokio::spawn(async move {
@@ -189,6 +198,8 @@ fn spawn_job_sweep(db: backend::db::Db) {
     });
 }
 
+/// Every minute, the log-in throttle forgets what no longer matters, so that a stream of
+/// made-up names and addresses cannot fill the memory.
 fn spawn_throttle_pruning(throttle: std::sync::Arc<backend::throttle::LoginThrottle>) {
     let weak = std::sync::Arc::downgrade(&throttle);
     drop(throttle);
@@ -222,8 +233,23 @@ impl Running {
             secret.expose_secret().to_owned(),
         );
         tracing::info!("demo mode: the simulator posts signed events to this app's webhook");
+        // The demo lives: open orders move through production by themselves, and their
+        // events arrive as webhooks.
+        if let Some(step) = self.demo_production {
+            sim.set_production(Some(gocards_sim::ProductionLine {
+                step,
+                fail_share: DEMO_FAIL_SHARE,
+            }));
+            tracing::info!(
+                step_secs = step.as_secs(),
+                "demo mode: the simulator's production line moves each open order on within DEMO_PRODUCTION_SECS (0 stops it)"
+            );
+        }
     }
 }
+
+/// The share of the demo's cards in production that fail.
+const DEMO_FAIL_SHARE: f64 = 0.05;
 
 /// What GO Cards would say about a stored open order, for seeding the simulator.
 pub fn card_info_for(card: &CardRow) -> CardInfo {

@@ -38,6 +38,8 @@ pub fn test_config(data: PathBuf) -> Config {
     // Tests call Update card order faster than any operator; the limit has tests of its own
     // (`manual_attempts`), which set it back.
     config.manual_attempts_per_second = 1000;
+    // Cards move only when a test moves them.
+    config.demo_production_secs = 0;
     // The scheduler acts only when woken ("Run now"); tests run the sync themselves.
     config.sync.tick = Duration::from_secs(3600);
     config.sync.retry = backend::sync::RetryPolicy {
@@ -105,6 +107,18 @@ pub async fn spawn_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp {
             .await
             .expect("enable");
     }
+    start(db, config, data).await
+}
+
+/// A second replica on the database of a running [`TestApp`] (PostgreSQL): the same users,
+/// cards and sessions, its own process state, its own simulator.
+pub async fn spawn_replica(db: Db) -> TestApp {
+    let data = tempfile::tempdir().expect("temp dir");
+    let config = test_config(data.path().to_path_buf());
+    start(db, config, data).await
+}
+
+async fn start(db: Db, config: Config, data: tempfile::TempDir) -> TestApp {
     let running = server::startup::build(&config, db.clone())
         .await
         .expect("build app");

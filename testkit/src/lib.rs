@@ -7,6 +7,7 @@
 //!   GO Cards replies the simulator cannot make.
 //! - `desk`: the desk over HTTP as the browser uses it: log-in and typed server-function calls.
 //! - `app`: the real app on a port-0 socket, with the built-in simulator.
+//! - `sse`: a reader of the desk's `/events` stream.
 //! - `pg_cluster`: a PostgreSQL server of the test's own, which it can kill and restart.
 #![allow(dead_code)]
 
@@ -15,6 +16,7 @@ pub mod db;
 pub mod desk;
 pub mod gocards;
 pub mod pg_cluster;
+pub mod sse;
 
 #[doc(hidden)]
 pub use paste as __paste;

@@ -6,6 +6,7 @@ use super::format::{optional_time, short_time};
 use crate::api::{card_profile, UpdateCardOrder};
 use crate::domain::Process;
 use crate::model::{CardDetail, HistoryEntry, HistoryKind, HistorySource};
+use crate::ui::live::use_live;
 use crate::ui::processes::AbortCardOrderDialog;
 use crate::ui::table::DataTable;
 
@@ -20,6 +21,22 @@ pub fn CardPage() -> impl IntoView {
     // The process dialog lives outside the profile, so that refreshing the profile behind it
     // (to show the new status) does not close it.
     let process_for: RwSignal<Option<(Process, CardDetail)>> = RwSignal::new(None);
+    // A change of this card by anyone (the sync, a webhook, another operator, a job), or a
+    // break in the live stream: re-read the profile, its history and its commands.
+    let live = use_live();
+    Effect::watch(
+        move || live.card.get(),
+        move |event, _, _| {
+            if event
+                .as_ref()
+                .is_some_and(|e| e.card_id == card_id.get_untracked())
+            {
+                profile.refetch();
+            }
+        },
+        false,
+    );
+    live.on_reload(move || profile.refetch());
     view! {
         <Title text=move || format!("{} · Card desk", card_id.get()) />
         <p class="back"><a href="/search">"← Back to the search"</a></p>
@@ -199,6 +216,8 @@ fn UpdateCardOrderDialog(
         })
     };
     let finished = move || run.value().with(|v| v.is_some());
+    let meanwhile = changed_meanwhile(&card, move || run.pending().get() || finished());
+    let blocked = move || meanwhile().is_some();
     view! {
         <div class="backdrop">
             <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="process-title">
@@ -221,12 +240,13 @@ fn UpdateCardOrderDialog(
                 <Show when=move || run.pending().get()>
                     <p class="progress" role="status"><span class="spinner" aria-hidden="true"></span>"Asking GO Cards…"</p>
                 </Show>
+                {move || meanwhile().map(|message| view! { <p class="outcome changed-meanwhile" role="alert">{message}</p> })}
                 {outcome}
                 <div class="buttons">
                     <Show
                         when=finished
                         fallback=move || view! {
-                            <button type="button" class="primary" on:click=next.clone() disabled=move || run.pending().get()>"Next"</button>
+                            <button type="button" class="primary" on:click=next.clone() disabled=move || run.pending().get() || blocked()>"Next"</button>
                             <button type="button" on:click=move |_| process_for.set(None) disabled=move || run.pending().get()>"Cancel"</button>
                         }
                     >
@@ -236,4 +256,26 @@ fn UpdateCardOrderDialog(
             </div>
         </div>
     }
+}
+
+/// "This card changed meanwhile: it is now In production.", once a live event shows the card
+/// at another version than the dialog was opened on, until `settled` (the operator pressed
+/// Next: the outcome says what happened then).
+pub fn changed_meanwhile(
+    card: &CardDetail,
+    settled: impl Fn() -> bool + Send + Sync + 'static,
+) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+    let event = use_live().card_signal(card.card_id.clone());
+    let version = card.version;
+    let message = Memo::new(move |_| {
+        if settled() {
+            return None;
+        }
+        event.with(|e| {
+            e.as_ref()
+                .filter(|e| e.version != version)
+                .map(|e| crate::domain::changed_meanwhile_message(e.state))
+        })
+    });
+    move || message.get()
 }

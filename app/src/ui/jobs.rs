@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::format::optional_time;
+use super::live::{use_live, LiveStatus};
 use crate::api::{
     batch_order_options, bulk_commands, job_items, job_status, list_jobs, preview_job, RunRest,
     StartJob, StopJob,
@@ -18,7 +19,7 @@ use crate::domain::{
 };
 use crate::model::{JobRequest, JobView, OrderOptions};
 
-/// How often a running job's progress is asked for.
+/// How often a running job's progress is asked for while the live stream is down.
 const REFRESH_MS: u64 = 700;
 
 /// The rows selected in a result list (card ids, or user ids as text). It survives paging;
@@ -458,10 +459,28 @@ pub fn JobProgress(job: JobView) -> impl IntoView {
             current.set(job);
         }
     });
+    // Progress comes from the live stream; the job's end, and a break in the stream, are
+    // read in full. Without the stream, the page asks every REFRESH_MS.
+    let live = use_live();
+    live.on_job(
+        move || Some(id),
+        move |event| {
+            let ended = event.status != JobStatus::Running;
+            current.update(|job| {
+                job.status = event.status;
+                job.counts = event.counts;
+            });
+            if ended {
+                refresh.update(|n| *n += 1);
+            }
+        },
+    );
+    live.on_reload(move || refresh.update(|n| *n += 1));
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || {
-                if current.with_untracked(|j| j.status == JobStatus::Running) {
+                let running = current.with_untracked(|j| j.status == JobStatus::Running);
+                if running && live.status.get_untracked() != LiveStatus::Live {
                     refresh.update(|n| *n += 1);
                 }
             },
@@ -547,13 +566,16 @@ pub fn JobsPage() -> impl IntoView {
         move || refresh.get(),
         |_| async { list_jobs().await.map_err(|e| e.to_string()) },
     );
+    let live = use_live();
+    live.on_any_job(move || refresh.update(|n| *n += 1));
+    live.on_reload(move || refresh.update(|n| *n += 1));
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || {
                 let running = jobs.with_untracked(|j| {
                     matches!(j, Some(Ok(list)) if list.iter().any(|j| j.status == JobStatus::Running))
                 });
-                if running {
+                if running && live.status.get_untracked() != LiveStatus::Live {
                     refresh.update(|n| *n += 1);
                 }
             },
@@ -652,13 +674,19 @@ pub fn JobPage() -> impl IntoView {
             }
         },
     );
+    let live = use_live();
+    live.on_job(
+        move || id.get_untracked(),
+        move |_| refresh.update(|n| *n += 1),
+    );
+    live.on_reload(move || refresh.update(|n| *n += 1));
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || {
                 let running = items.with_untracked(
                     |i| matches!(i, Some(Ok(page)) if page.job.status == JobStatus::Running),
                 );
-                if running {
+                if running && live.status.get_untracked() != LiveStatus::Live {
                     refresh.update(|n| *n += 1);
                 }
             },

@@ -46,6 +46,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                             </span>
                         });
                         let user = me.user.map(|user| view! {
+                            <super::live::LiveIndicator />
                             <span class="who">{user.username}" ("{user.role.as_str()}")"</span>
                             <form method="post" action="/logout" class="logout">
                                 <button type="submit">"Log out"</button>

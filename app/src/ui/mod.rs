@@ -6,6 +6,7 @@ mod format;
 pub mod holder;
 pub mod jobs;
 mod layout;
+pub mod live;
 mod login;
 pub mod processes;
 pub mod search;
@@ -127,6 +128,7 @@ pub fn mark_hydrated() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    live::provide_live();
     view! {
         <Stylesheet id="leptos" href="/pkg/carddesk.css" />
         <Title text="Card desk" />

@@ -48,6 +48,9 @@ pub fn AbortCardOrderDialog(
     };
     let finished = move || run.value().with(|v| v.is_some());
     let busy = move || run.pending().get();
+    let meanwhile = super::card::changed_meanwhile(&card, move || {
+        run.pending().get() || run.value().with(|v| v.is_some())
+    });
     let close = on_close.clone();
     view! {
         <div class="backdrop">
@@ -79,6 +82,7 @@ pub fn AbortCardOrderDialog(
                 <Show when=busy>
                     <p class="progress" role="status"><span class="spinner" aria-hidden="true"></span>"Asking GO Cards…"</p>
                 </Show>
+                {move || meanwhile().map(|message| view! { <p class="outcome changed-meanwhile" role="alert">{message}</p> })}
                 {outcome}
                 <div class="buttons">
                     <Show
@@ -86,7 +90,7 @@ pub fn AbortCardOrderDialog(
                         fallback=move || {
                             let close = close.clone();
                             view! {
-                                <button type="button" class="primary" on:click=next.clone() disabled=busy>"Next"</button>
+                                <button type="button" class="primary" on:click=next.clone() disabled=move || busy() || meanwhile().is_some()>"Next"</button>
                                 <button type="button" on:click=move |_| close() disabled=busy>"Cancel"</button>
                             }
                         }

@@ -7,6 +7,7 @@ use leptos_router::params::ParamsMap;
 use super::format::optional_time;
 use super::holder::{holder_search_from_params, is_user_search, HolderResults};
 use super::jobs::{MatchSource, PageCheckbox, RowCheckbox, Selection, SelectionToolbar};
+use super::live::use_live;
 use crate::api::{search_cards, select_all_cards};
 use crate::domain::{CardState, Entity};
 use crate::model::{CardSearch, CardSearchError, SearchPage as Page, Sort, SortColumn, MAX_PAGE};
@@ -116,6 +117,8 @@ pub fn SearchPage() -> impl IntoView {
             }
         },
     );
+    // Back after a break in the live stream: re-read the results.
+    use_live().on_reload(move || results.refetch());
     let current = move || search.get().unwrap_or_default();
     // A selection survives paging and sorting; a new search clears it.
     let selection = Selection::new();
@@ -274,6 +277,8 @@ fn ResultTable(page: Page, search: CardSearch, selection: Selection) -> impl Int
             async move { select_all_cards(search).await.map_err(|e| e.to_string()) }
         })
     };
+    let live = use_live();
+    let status_filter = search.status;
     let rows = page
         .rows
         .into_iter()
@@ -285,14 +290,39 @@ fn ResultTable(page: Page, search: CardSearch, selection: Selection) -> impl Int
                 let href = href.clone();
                 move |_| navigate(&href, Default::default())
             };
+            // The card as the newest live event has it, else as the search found it.
+            let event = live.card_signal(card.card_id.clone());
+            let initial_state = card.state;
+            let state = move || event.with(|e| e.as_ref().map_or(initial_state, |e| e.state));
+            let checked = card.last_checked_at.clone();
+            let last_checked = move || {
+                event.with(|e| match e {
+                    Some(e) => optional_time(&e.last_checked_at),
+                    None => optional_time(&checked),
+                })
+            };
+            // Updated rows flash; two names, so that the next update flashes again.
+            let updates = RwSignal::new(0_u32);
+            Effect::watch(move || event.get(), move |_, _, _| updates.update(|n| *n += 1), false);
+            let row_class = move || match updates.get() {
+                0 => "clickable",
+                n if n % 2 == 1 => "clickable updated-a",
+                _ => "clickable updated-b",
+            };
+            // A card that no longer matches the search's status stays, marked, until the
+            // next search.
+            let moved_out = move || status_filter.is_some_and(|wanted| state() != wanted);
             view! {
-                <tr class="clickable" on:click=go>
+                <tr class=row_class on:click=go>
                     <RowCheckbox selection id=id.clone() name=id />
                     <td><a href=href>{card.card_id.clone()}</a></td>
                     <td>{card.holder}</td>
-                    <td><span class=format!("state state-{}", card.state.as_str())>{card.state.label()}</span></td>
+                    <td>
+                        <span class=move || format!("state state-{}", state().as_str())>{move || state().label()}</span>
+                        {move || moved_out().then(|| view! { <span class="moved-out">" changed"</span> })}
+                    </td>
                     <td>{optional_time(&card.ordered_at)}</td>
-                    <td>{optional_time(&card.last_checked_at)}</td>
+                    <td>{last_checked}</td>
                 </tr>
             }
         })

@@ -7,7 +7,10 @@ use sqlx::{FromRow, QueryBuilder};
 
 use super::history::{insert_history, NewHistory};
 use super::holders::{find_holders, HolderKey, StoredHolder};
-use super::{now_ms, on_pool, push_in_list, to_rfc3339, Db, IN_LIST_CHUNK};
+use super::{
+    card_event, now_ms, on_pool, push_in_list, to_rfc3339, CardChange, Db, NotifyInTx,
+    CARD_CHANGE_COLUMNS, IN_LIST_CHUNK,
+};
 use desk_core::domain::CardState;
 use desk_core::model::{search_key, CardSearch, CardSummary, SortColumn, PAGE_SIZE};
 
@@ -377,30 +380,37 @@ impl Db {
         event: &NewHistory<'_>,
     ) -> Result<bool, sqlx::Error> {
         let now = now_ms();
-        on_pool!(self, pool => {
+        let sql = format!(
+            "UPDATE cards SET state = $1, version = version + 1, last_checked_at = $2, \
+             updated_at = $2, gocards_status = $3, failure_reason = $4 \
+             WHERE card_id = $5 AND version = $6 AND state = $7 RETURNING {CARD_CHANGE_COLUMNS}"
+        );
+        let live = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE cards SET state = $1, version = version + 1, last_checked_at = $2, \
-                 updated_at = $2, gocards_status = $3, failure_reason = $4 \
-                 WHERE card_id = $5 AND version = $6 AND state = $7",
-            )
-            .bind(event.to_state.as_str())
-            .bind(now)
-            .bind(event.gocards_status)
-            .bind(failure_reason)
-            .bind(card_id)
-            .bind(expected_version)
-            .bind(event.from_state.as_str())
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != 1 {
+            let changed: Option<CardChange> = sqlx::query_as(&sql)
+                .bind(event.to_state.as_str())
+                .bind(now)
+                .bind(event.gocards_status)
+                .bind(failure_reason)
+                .bind(card_id)
+                .bind(expected_version)
+                .bind(event.from_state.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(changed) = changed else {
                 tx.rollback().await?;
                 return Ok(false);
-            }
+            };
+            // Staged before the history row: if anything after fails, the transaction, and
+            // with it the event, is rolled back.
+            let live: Vec<_> = card_event(changed).into_iter().collect();
+            tx.notify_events(&live).await?;
             insert_history!(&mut *tx, card_id, now, event).await?;
             tx.commit().await?;
-            Ok(true)
-        })
+            live
+        });
+        self.after_commit(live);
+        Ok(true)
     }
 
     /// Records a check that changed no state: `last checked`, the raw status GO Cards gave
@@ -418,29 +428,34 @@ impl Db {
         event: Option<&NewHistory<'_>>,
     ) -> Result<bool, sqlx::Error> {
         let now = now_ms();
-        on_pool!(self, pool => {
+        let sql = format!(
+            "UPDATE cards SET last_checked_at = $1, \
+             gocards_status = COALESCE($2, gocards_status) \
+             WHERE card_id = $3 AND version = $4 RETURNING {CARD_CHANGE_COLUMNS}"
+        );
+        let live = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE cards SET last_checked_at = $1, \
-                 gocards_status = COALESCE($2, gocards_status) \
-                 WHERE card_id = $3 AND version = $4",
-            )
-            .bind(now)
-            .bind(gocards_status)
-            .bind(card_id)
-            .bind(expected_version)
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != 1 {
+            let checked: Option<CardChange> = sqlx::query_as(&sql)
+                .bind(now)
+                .bind(gocards_status)
+                .bind(card_id)
+                .bind(expected_version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(checked) = checked else {
                 tx.rollback().await?;
                 return Ok(false);
-            }
+            };
+            let live: Vec<_> = card_event(checked).into_iter().collect();
+            tx.notify_events(&live).await?;
             if let Some(event) = event {
                 insert_history!(&mut *tx, card_id, now, event).await?;
             }
             tx.commit().await?;
-            Ok(true)
-        })
+            live
+        });
+        self.after_commit(live);
+        Ok(true)
     }
 
     /// Records a manual attempt that asked GO Cards but has no status to store (GO Cards
@@ -451,16 +466,24 @@ impl Db {
         event: &NewHistory<'_>,
     ) -> Result<(), sqlx::Error> {
         let now = now_ms();
-        on_pool!(self, pool => {
+        let sql = format!(
+            "UPDATE cards SET last_checked_at = $1 WHERE card_id = $2 RETURNING {CARD_CHANGE_COLUMNS}"
+        );
+        let live = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE cards SET last_checked_at = $1 WHERE card_id = $2")
+            let checked: Option<CardChange> = sqlx::query_as(&sql)
                 .bind(now)
                 .bind(card_id)
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
+            let live: Vec<_> = checked.and_then(card_event).into_iter().collect();
+            tx.notify_events(&live).await?;
             insert_history!(&mut *tx, card_id, now, event).await?;
-            tx.commit().await
-        })
+            tx.commit().await?;
+            live
+        });
+        self.after_commit(live);
+        Ok(())
     }
 }
 
@@ -529,7 +552,8 @@ impl Db {
         let now = now_ms();
         // Two binds a card: half the usual chunk.
         for chunk in cards.chunks(IN_LIST_CHUNK / 2) {
-            on_pool!(self, pool => {
+            let live = on_pool!(self, pool => {
+                let mut tx = pool.begin().await?;
                 let mut query = QueryBuilder::new("UPDATE cards SET last_checked_at = ");
                 query.push_bind(now);
                 query.push(", gocards_status = COALESCE(");
@@ -543,9 +567,15 @@ impl Db {
                     list.push_bind_unseparated(card.version);
                     list.push_unseparated(")");
                 }
-                query.push(")");
-                query.build().execute(pool).await.map(|_| ())
-            })?;
+                query.push(") RETURNING ");
+                query.push(CARD_CHANGE_COLUMNS);
+                let checked: Vec<CardChange> = query.build_query_as().fetch_all(&mut *tx).await?;
+                let live: Vec<_> = checked.into_iter().filter_map(card_event).collect();
+                tx.notify_events(&live).await?;
+                tx.commit().await?;
+                live
+            });
+            self.after_commit(live);
         }
         Ok(())
     }

@@ -458,7 +458,11 @@ impl Db {
     /// Marks interrupted every running job whose lease lapsed before `now` (the process
     /// running it died), or, with `all`, every running job (one process on one SQLite file,
     /// starting: none of them can still be running). Their undone items become "not run".
-    pub async fn interrupt_lapsed_jobs(&self, now: i64, all: bool) -> Result<u64, sqlx::Error> {
+    pub async fn interrupt_lapsed_jobs(
+        &self,
+        now: i64,
+        all: bool,
+    ) -> Result<Vec<i64>, sqlx::Error> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let ids: Vec<i64> = sqlx::query_scalar::<_, i64>(
@@ -474,7 +478,7 @@ impl Db {
                 mark_not_run!(&mut *tx, *id, now);
             }
             tx.commit().await?;
-            Ok(ids.len() as u64)
+            Ok(ids)
         })
     }
 

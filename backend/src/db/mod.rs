@@ -28,6 +28,10 @@ use sqlx::sqlite::{
 };
 use sqlx::Postgres;
 
+use desk_core::model::{pack_payloads, unpack_payload, CardEvent, LiveEvent};
+
+use crate::events::Events;
+
 /// The default database: a SQLite file that needs no set-up.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/cards.db?mode=rwc";
 
@@ -48,8 +52,11 @@ pub const PG_STARTUP_LOCK: i64 = 0x6361_7264_6465_736b;
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+    /// The pool, and this process's live events: SQLite runs as one process, so its changes
+    /// are handed to the streams in-process, after commit.
+    Sqlite(SqlitePool, Events),
+    /// The pool, and this replica's live events, fed by its `LISTEN` connection ([`Db::listen`]).
+    Postgres(PgPool, Events),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,8 +70,8 @@ pub enum DbKind {
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
+            $crate::db::Db::Sqlite($pool, _) => $body,
+            $crate::db::Db::Postgres($pool, _) => $body,
         }
     };
 }
@@ -157,7 +164,7 @@ impl Db {
                 .connect_with(options)
                 .await
                 .map_err(ConnectError::Open)?;
-            Db::Postgres(pool)
+            Db::Postgres(pool, Events::new())
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(ConnectError::Open)?
@@ -180,7 +187,7 @@ impl Db {
                 .connect_with(options)
                 .await
                 .map_err(ConnectError::Open)?;
-            Db::Sqlite(pool)
+            Db::Sqlite(pool, Events::new())
         } else {
             return Err(ConnectError::UnsupportedUrl);
         };
@@ -190,8 +197,8 @@ impl Db {
 
     pub fn kind(&self) -> DbKind {
         match self {
-            Db::Sqlite(_) => DbKind::Sqlite,
-            Db::Postgres(_) => DbKind::Postgres,
+            Db::Sqlite(..) => DbKind::Sqlite,
+            Db::Postgres(..) => DbKind::Postgres,
         }
     }
 
@@ -199,11 +206,11 @@ impl Db {
     /// connection, with no statement timeout (a migration may rebuild an index).
     async fn migrate(&self) -> Result<(), ConnectError> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite")
+            Db::Sqlite(pool, _) => sqlx::migrate!("./migrations/sqlite")
                 .run(pool)
                 .await
                 .map_err(ConnectError::Migrate),
-            Db::Postgres(pool) => {
+            Db::Postgres(pool, _) => {
                 let mut lock = StartupLock::take(pool).await.map_err(ConnectError::Open)?;
                 let done = sqlx::migrate!("./migrations/postgres")
                     .run(lock.connection())
@@ -225,7 +232,7 @@ impl Db {
     where
         E: From<sqlx::Error>,
     {
-        let Db::Postgres(pool) = self else {
+        let Db::Postgres(pool, _) = self else {
             return work.await;
         };
         let lock = StartupLock::take(pool).await?;
@@ -242,11 +249,11 @@ impl Db {
     /// Refreshes the planner's statistics, after a bulk load, so searches pick the right index.
     pub async fn analyze(&self) -> Result<(), sqlx::Error> {
         match self {
-            Db::Sqlite(pool) => sqlx::query("ANALYZE").execute(pool).await.map(|_| ()),
+            Db::Sqlite(pool, _) => sqlx::query("ANALYZE").execute(pool).await.map(|_| ()),
             // VACUUM as well: it sets the visibility map, without which PostgreSQL cannot
             // answer from the covering indexes alone. Right after a bulk load its plans read
             // the table instead (a search's capped count took 72–295 ms instead of 3 ms).
-            Db::Postgres(pool) => {
+            Db::Postgres(pool, _) => {
                 // On a connection of its own without the statement timeout: on a million
                 // cards this takes longer than any request may.
                 let mut conn = Unbounded::acquire(pool).await?;
@@ -271,6 +278,173 @@ impl Db {
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
+}
+
+/// Live events: what a committed change tells the open pages (`crate::events`).
+impl Db {
+    /// This process's hub of live events.
+    pub fn events(&self) -> &Events {
+        match self {
+            Db::Sqlite(_, events) | Db::Postgres(_, events) => events,
+        }
+    }
+
+    /// Publishes events of changes that have committed already (a job's or the sync's
+    /// progress): on PostgreSQL with `NOTIFY`, to every replica; on SQLite in-process.
+    pub async fn announce(&self, events: Vec<LiveEvent>) -> Result<(), sqlx::Error> {
+        match self {
+            Db::Sqlite(_, hub) => {
+                hub.publish(events);
+                Ok(())
+            }
+            Db::Postgres(pool, _) => {
+                let mut conn = pool.acquire().await?;
+                conn.notify_events(&events).await
+            }
+        }
+    }
+
+    /// After the commit of a transaction that staged `events` with
+    /// [`NotifyInTx::notify_events`]: on SQLite they go to the streams now. On PostgreSQL the
+    /// commit itself delivered them.
+    pub(crate) fn after_commit(&self, events: Vec<LiveEvent>) {
+        if let Db::Sqlite(_, hub) = self {
+            hub.publish(events);
+        }
+    }
+
+    /// Starts relaying `NOTIFY`s to this replica's streams, on a connection of its own that is
+    /// made again, with backoff, whenever it drops; then every stream is told to reload,
+    /// since what was sent meanwhile is lost. Waits (at most `wait`) until it listens, so that
+    /// a replica that has started misses nothing. On SQLite there is nothing to listen to.
+    pub async fn listen(&self, wait: Duration) {
+        let Db::Postgres(pool, events) = self else {
+            self.events().set_listening(true);
+            return;
+        };
+        let options = (*pool.connect_options())
+            .clone()
+            .application_name(LISTEN_APPLICATION_NAME);
+        // One connection, made when the listener asks; never more.
+        let listen_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options);
+        tokio::spawn(relay_notifications(listen_pool, events.clone()));
+        if !events.wait_listening(wait).await {
+            tracing::warn!(
+                "not listening for other replicas' changes yet; the page updates start once it is"
+            );
+        }
+    }
+}
+
+/// The `application_name` of each replica's `LISTEN` connection, to find it in
+/// `pg_stat_activity`.
+pub const LISTEN_APPLICATION_NAME: &str = "carddesk-listen";
+
+async fn relay_notifications(pool: PgPool, events: Events) {
+    use sqlx::postgres::PgListener;
+    let mut backoff = LISTEN_BACKOFF_MIN;
+    let mut dropped = false;
+    loop {
+        let connected = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(crate::events::CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = tokio::select! {
+            made = connected => match made {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::warn!(%error, retry_in = ?backoff, "could not LISTEN for other replicas' changes");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = events.until_shut_down() => return,
+                    }
+                    backoff = (backoff * 2).min(LISTEN_BACKOFF_MAX);
+                    continue;
+                }
+            },
+            _ = events.until_shut_down() => return,
+        };
+        backoff = LISTEN_BACKOFF_MIN;
+        events.set_listening(true);
+        if dropped {
+            tracing::info!("listening for other replicas' changes again");
+            events.reload_all();
+        }
+        loop {
+            tokio::select! {
+                got = listener.try_recv() => match got {
+                    Ok(Some(notification)) => match unpack_payload(notification.payload()) {
+                        Ok(received) => events.publish(received),
+                        Err(error) => tracing::warn!(%error, "a change notification that is not ours"),
+                    },
+                    // The connection is gone; make it again.
+                    Ok(None) | Err(_) => break,
+                },
+                _ = events.until_shut_down() => return,
+            }
+        }
+        tracing::warn!("the LISTEN connection dropped; making it again");
+        events.set_listening(false);
+        dropped = true;
+    }
+}
+
+const LISTEN_BACKOFF_MIN: Duration = Duration::from_millis(100);
+const LISTEN_BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Stages live events inside a transaction: on PostgreSQL a `NOTIFY`, delivered only when the
+/// transaction commits; on SQLite nothing, and [`Db::after_commit`] hands them over.
+pub(crate) trait NotifyInTx {
+    async fn notify_events(&mut self, events: &[LiveEvent]) -> Result<(), sqlx::Error>;
+}
+
+impl NotifyInTx for sqlx::SqliteConnection {
+    async fn notify_events(&mut self, _events: &[LiveEvent]) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl NotifyInTx for PgConnection {
+    async fn notify_events(&mut self, events: &[LiveEvent]) -> Result<(), sqlx::Error> {
+        let (payloads, left_out) = pack_payloads(events);
+        if left_out > 0 {
+            tracing::warn!(left_out, "live events too big to send");
+        }
+        for payload in payloads {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::events::CHANNEL)
+                .bind(payload)
+                .execute(&mut *self)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The columns a card change returns for its live event, in [`CardChange`]'s order.
+pub(crate) const CARD_CHANGE_COLUMNS: &str =
+    "card_id, state, version, gocards_status, last_checked_at";
+
+/// A changed card as the write returned it.
+pub(crate) type CardChange = (String, String, i64, Option<String>, Option<i64>);
+
+/// The live event of a changed card.
+pub(crate) fn card_event(
+    (card_id, state, version, gocards_status, last_checked_at): CardChange,
+) -> Option<LiveEvent> {
+    let state = state.parse().ok()?;
+    Some(LiveEvent::Card(CardEvent {
+        card_id,
+        state,
+        version,
+        gocards_status,
+        last_checked_at: last_checked_at.map(to_rfc3339),
+    }))
 }
 
 /// Whether a storage error means the database cannot be reached or cannot answer now (an

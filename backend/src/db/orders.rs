@@ -9,7 +9,9 @@
 use sqlx::FromRow;
 
 use super::history::{insert_history, NewHistory};
-use super::{now_ms, on_pool, rows_affected, Db};
+use super::{
+    card_event, now_ms, on_pool, rows_affected, CardChange, Db, NotifyInTx, CARD_CHANGE_COLUMNS,
+};
 use desk_core::domain::{CardState, OrderForm};
 use desk_core::model::{search_key, HistoryKind, HistorySource};
 
@@ -253,7 +255,14 @@ impl Db {
             detail: Some(detail),
         };
         let key = pending.idempotency_key.to_string();
-        on_pool!(self, pool => {
+        let insert = format!(
+            "INSERT INTO cards (card_id, holder_id, state, ordered_at, last_checked_at, \
+             version, gocards_status, updated_at, first_name_key, last_name_key, \
+             email_key, employee_id_key) \
+             VALUES ($1, $2, 'ordered', $3, $3, 1, 'ORDERED', $3, $4, $5, $6, $7) \
+             RETURNING {CARD_CHANGE_COLUMNS}"
+        );
+        let (completion, live) = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(LOCK_HOLDER)
                 .bind(holder.id)
@@ -263,24 +272,22 @@ impl Db {
                 .bind(card_id)
                 .fetch_optional(&mut *tx)
                 .await?;
+            let mut live = Vec::new();
             let completion = if exists.is_some() {
                 OrderCompletion::AlreadyCreated
             } else {
-                sqlx::query(
-                    "INSERT INTO cards (card_id, holder_id, state, ordered_at, last_checked_at, \
-                     version, gocards_status, updated_at, first_name_key, last_name_key, \
-                     email_key, employee_id_key) \
-                     VALUES ($1, $2, 'ordered', $3, $3, 1, 'ORDERED', $3, $4, $5, $6, $7)",
-                )
-                .bind(card_id)
-                .bind(holder.id)
-                .bind(now)
-                .bind(search_key(&holder.first_name))
-                .bind(search_key(&holder.last_name))
-                .bind(search_key(&holder.email))
-                .bind(search_key(&holder.employee_id))
-                .execute(&mut *tx)
-                .await?;
+                let created: CardChange = sqlx::query_as(&insert)
+                    .bind(card_id)
+                    .bind(holder.id)
+                    .bind(now)
+                    .bind(search_key(&holder.first_name))
+                    .bind(search_key(&holder.last_name))
+                    .bind(search_key(&holder.email))
+                    .bind(search_key(&holder.employee_id))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                live.extend(card_event(created));
+                tx.notify_events(&live).await?;
                 insert_history!(&mut *tx, card_id, now, event).await?;
                 OrderCompletion::Created
             };
@@ -289,7 +296,9 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(completion)
-        })
+            (completion, live)
+        });
+        self.after_commit(live);
+        Ok(completion)
     }
 }

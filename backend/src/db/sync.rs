@@ -9,7 +9,7 @@
 use sqlx::{FromRow, QueryBuilder};
 
 use super::{now_ms, on_pool, push_in_list, rows_affected, Db, IN_LIST_CHUNK};
-use desk_core::model::{RunPhase, RunStatus};
+use desk_core::model::{LiveEvent, RunPhase, RunStatus, SyncEvent};
 
 /// The sync's state row.
 #[derive(Clone, Debug, Default, FromRow)]
@@ -194,7 +194,7 @@ impl Db {
     /// `interrupted` first: the caller holds the lease, so none of them is still going.
     pub async fn sync_start_run(&self, holder: &str, started_by: &str) -> Result<i64, sqlx::Error> {
         let now = now_ms();
-        on_pool!(self, pool => {
+        let id = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "UPDATE sync_runs SET status = 'interrupted', ended_at = $1, \
@@ -214,8 +214,18 @@ impl Db {
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(id)
+            id
+        });
+        self.announce_run(SyncEvent {
+            run_id: id,
+            status: RunStatus::Running,
+            phase: RunPhase::Listing,
+            total: None,
+            checked: 0,
+            changed: 0,
         })
+        .await;
+        Ok(id)
     }
 
     /// Stores a run's live progress.
@@ -239,8 +249,17 @@ impl Db {
             .bind(counts.changed)
             .bind(counts.unchanged)
             .bind(counts.failed)
-        )
-        .map(|_| ())
+        )?;
+        self.announce_run(SyncEvent {
+            run_id,
+            status: RunStatus::Running,
+            phase,
+            total,
+            checked: counts.checked,
+            changed: counts.changed,
+        })
+        .await;
+        Ok(())
     }
 
     /// Closes a run with its final status and counts.
@@ -265,8 +284,24 @@ impl Db {
             .bind(counts.unchanged)
             .bind(counts.failed)
             .bind(error)
-        )
-        .map(|_| ())
+        )?;
+        self.announce_run(SyncEvent {
+            run_id,
+            status,
+            phase: RunPhase::Done,
+            total: None,
+            checked: counts.checked,
+            changed: counts.changed,
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Tells the admins' sync views; a run goes on without it.
+    async fn announce_run(&self, event: SyncEvent) {
+        if let Err(error) = self.announce(vec![LiveEvent::Sync(event)]).await {
+            tracing::warn!(%error, "could not send the sync's progress to the open pages");
+        }
     }
 
     /// The newest runs first.

@@ -431,9 +431,13 @@ pub async fn run_rest(
 /// Marks interrupted the jobs whose process died (lease lapsed), or on a single SQLite
 /// process starting, every job left running.
 pub async fn interrupt_orphans(db: &Db, at_start_on_sqlite: bool) -> Result<u64, sqlx::Error> {
-    let n = db
+    let ids = db
         .interrupt_lapsed_jobs(crate::db::now_ms(), at_start_on_sqlite)
         .await?;
+    for &id in &ids {
+        crate::jobs::announce_job(db, id).await;
+    }
+    let n = ids.len() as u64;
     if n > 0 {
         tracing::info!(
             jobs = n,

@@ -120,6 +120,12 @@ impl FromStr for CardState {
     }
 }
 
+/// What an open process dialog says when a live event shows its card changed after the
+/// dialog opened.
+pub fn changed_meanwhile_message(now: CardState) -> String {
+    format!("This card changed meanwhile: it is now {}.", now.label())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +153,13 @@ mod tests {
             .filter(|s| s.is_open_order())
             .collect();
         assert_eq!(open, vec![CardState::Ordered, CardState::InProduction]);
+    }
+
+    #[test]
+    fn a_dialog_names_the_state_the_card_changed_to() {
+        assert_eq!(
+            super::changed_meanwhile_message(CardState::InProduction),
+            "This card changed meanwhile: it is now In production."
+        );
     }
 }

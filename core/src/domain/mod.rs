@@ -16,7 +16,7 @@ pub use account::{
     MIN_PASSWORD_LEN,
 };
 pub use card_id::{CardId, CardIdError};
-pub use card_state::{CardState, UnknownCardState};
+pub use card_state::{changed_meanwhile_message, CardState, UnknownCardState};
 pub use gocards_status::GoCardsStatus;
 pub use job::{
     already_running_message, check_job_size, job_title, skipped_sentence, ItemOutcome, JobCounts,

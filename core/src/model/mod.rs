@@ -4,6 +4,7 @@
 mod admin;
 mod holder;
 mod jobs;
+mod live;
 mod orders;
 mod search;
 mod sync;
@@ -12,6 +13,7 @@ mod user;
 pub use admin::*;
 pub use holder::*;
 pub use jobs::*;
+pub use live::*;
 pub use orders::*;
 pub use search::*;
 pub use sync::*;

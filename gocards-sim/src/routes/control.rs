@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::{parse_body, ApiError};
 use crate::faults::FaultSpec;
 use crate::orders::SimOrder;
-use crate::state::{lock, SimState};
+use crate::state::{lock, ProductionLine, SimState};
 use crate::webhook::WebhookTarget;
 
 pub(crate) async fn upsert_cards(
@@ -88,6 +88,44 @@ pub(crate) async fn set_webhook(
 
 pub(crate) async fn advance(State(state): State<Arc<SimState>>) -> Json<Value> {
     Json(json!({ "advanced": state.advance() }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ProductionRequest {
+    step_secs: f64,
+    #[serde(default = "default_fail_share")]
+    fail_share: f64,
+}
+
+fn default_fail_share() -> f64 {
+    0.05
+}
+
+/// `POST /sim/production` with `{"stepSecs": 120, "failShare": 0.05}`; `stepSecs` 0 stops it.
+pub(crate) async fn production(
+    State(state): State<Arc<SimState>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let asked: ProductionRequest = parse_body(&body)?;
+    if !(asked.step_secs.is_finite() && (0.0..=86_400.0).contains(&asked.step_secs)) {
+        return Err(ApiError::bad_request(
+            "stepSecs must be between 0 and 86400",
+        ));
+    }
+    if !(0.0..=1.0).contains(&asked.fail_share) {
+        return Err(ApiError::bad_request("failShare must be between 0 and 1"));
+    }
+    let line = (asked.step_secs > 0.0).then(|| ProductionLine {
+        step: std::time::Duration::from_secs_f64(asked.step_secs),
+        fail_share: asked.fail_share,
+    });
+    state.set_production(line);
+    Ok(Json(json!({
+        "running": line.is_some(),
+        "stepSecs": asked.step_secs,
+        "failShare": asked.fail_share,
+    })))
 }
 
 pub(crate) async fn calls(State(state): State<Arc<SimState>>) -> Json<Vec<(String, String, i64)>> {

@@ -36,6 +36,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/sim/faults", post(control::set_fault).get(control::fault))
         .route("/sim/webhook", post(control::set_webhook))
         .route("/sim/advance", post(control::advance))
+        .route("/sim/production", post(control::production))
         .route("/sim/calls", get(control::calls))
         .route("/sim/orders", get(control::orders))
         .layer(DefaultBodyLimit::max(CONTROL_BODY_LIMIT));

@@ -75,7 +75,7 @@ async fn seed(db: &Db, count: usize) {
 /// The plan of `sql`, one line per node.
 async fn plan(db: &Db, sql: &str, binds: &[String]) -> Vec<String> {
     match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             let explain = format!("EXPLAIN QUERY PLAN {sql}");
             let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
             for bind in binds {
@@ -93,7 +93,7 @@ async fn plan(db: &Db, sql: &str, binds: &[String]) -> Vec<String> {
                 .map(|row| row.3)
                 .collect()
         }
-        Db::Postgres(pool) => {
+        Db::Postgres(pool, _) => {
             let mut tx = pool.begin().await.expect("begin");
             // Sorting priced out: the plan uses an index whenever one gives this order.
             sqlx::query("SET LOCAL enable_sort = off")

@@ -22,8 +22,8 @@ async fn migrate_to_0008(db: &Db, engine: &str) {
             .collect(),
     );
     match db {
-        Db::Sqlite(pool) => migrator.run(pool).await.expect("to 0008"),
-        Db::Postgres(pool) => migrator.run(pool).await.expect("to 0008"),
+        Db::Sqlite(pool, _) => migrator.run(pool).await.expect("to 0008"),
+        Db::Postgres(pool, _) => migrator.run(pool).await.expect("to 0008"),
     }
 }
 
@@ -35,7 +35,7 @@ async fn people_with_several_holder_rows_become_one_user_sqlite() {
         .connect(&url)
         .await
         .expect("open");
-    let old = Db::Sqlite(pool);
+    let old = Db::Sqlite(pool, Default::default());
     migrate_to_0008(&old, "sqlite").await;
     people_become_one_user(old, &url, "sqlite").await;
 }
@@ -49,7 +49,7 @@ async fn people_with_several_holder_rows_become_one_user_postgres() {
         .connect(&empty.url)
         .await
         .expect("open");
-    let old = Db::Postgres(pool);
+    let old = Db::Postgres(pool, Default::default());
     migrate_to_0008(&old, "postgres").await;
     people_become_one_user(old, &empty.url, "postgres").await;
 }

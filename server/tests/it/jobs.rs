@@ -984,7 +984,8 @@ async fn an_item_whose_command_ran_before_the_process_died_is_not_run_again(t: T
         app.db
             .interrupt_lapsed_jobs(backend::db::now_ms(), false)
             .await
-            .expect("sweep"),
+            .expect("sweep")
+            .len(),
         1
     );
     let job = wait_for(&app, &cookie, id, "interrupted").await;

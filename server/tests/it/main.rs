@@ -17,6 +17,7 @@ mod holder_merge;
 mod http_api;
 mod import;
 mod jobs;
+mod live;
 mod login;
 mod manual_attempts;
 mod nul;

@@ -301,7 +301,7 @@ async fn a_postgres_outage_is_answered_503_in_time_and_the_desk_recovers_by_itse
             .map(|card| card.card_id)
             .collect::<Vec<_>>(),
     );
-    let Db::Postgres(pool) = &app.db else {
+    let Db::Postgres(pool, _) = &app.db else {
         unreachable!("the test's own PostgreSQL")
     };
     let rows: Vec<(String, String, i64, i64, Option<String>)> = sqlx::query_as(
@@ -353,7 +353,7 @@ async fn postgres_statements_stop_after_5_s() {
     let Some(test_db) = testkit::db::postgres().await else {
         return;
     };
-    let Db::Postgres(pool) = &test_db.db else {
+    let Db::Postgres(pool, _) = &test_db.db else {
         unreachable!("a PostgreSQL test database")
     };
     let started = Instant::now();

@@ -82,8 +82,8 @@ async fn session(store: &DeskSessionStore, in_secs: i64) -> Id {
 
 async fn sessions_stored(db: &Db) -> i64 {
     match db {
-        Db::Sqlite(_) => count(db, "SELECT COUNT(*) FROM tower_sessions").await,
-        Db::Postgres(_) => count(db, "SELECT COUNT(*) FROM tower_sessions.session").await,
+        Db::Sqlite(_, _) => count(db, "SELECT COUNT(*) FROM tower_sessions").await,
+        Db::Postgres(_, _) => count(db, "SELECT COUNT(*) FROM tower_sessions.session").await,
     }
 }
 

@@ -171,8 +171,8 @@ fn fail_card(app: &TestApp, card: &str, mode: FaultMode) {
 /// Runs one statement of test set-up on either engine.
 pub(super) async fn execute(db: &Db, sql: &str) {
     match db {
-        Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-        Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        Db::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        Db::Postgres(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
@@ -545,8 +545,8 @@ fn unreachable_gocards() -> GoCardsClient {
 
 async fn count(db: &Db, sql: &str) -> i64 {
     match db {
-        Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
-        Db::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
+        Db::Sqlite(pool, _) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
+        Db::Postgres(pool, _) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
@@ -795,7 +795,7 @@ async fn the_schedule_is_saved_whole_or_not_at_all(test_db: TestDb) {
     let sync = SyncHandle::new(SyncSettings::default());
     // The second of the two settings cannot be written.
     match db {
-        Db::Sqlite(_) => {
+        Db::Sqlite(_, _) => {
             execute(
                 db,
                 "CREATE TRIGGER refuse_interval BEFORE INSERT ON settings \
@@ -803,7 +803,7 @@ async fn the_schedule_is_saved_whole_or_not_at_all(test_db: TestDb) {
             )
             .await
         }
-        Db::Postgres(_) => {
+        Db::Postgres(_, _) => {
             execute(
                 db,
                 "ALTER TABLE settings ADD CONSTRAINT refuse_interval \
@@ -825,8 +825,8 @@ async fn the_schedule_is_saved_whole_or_not_at_all(test_db: TestDb) {
 
     // Both land together once the write can succeed.
     match db {
-        Db::Sqlite(_) => execute(db, "DROP TRIGGER refuse_interval").await,
-        Db::Postgres(_) => {
+        Db::Sqlite(_, _) => execute(db, "DROP TRIGGER refuse_interval").await,
+        Db::Postgres(_, _) => {
             execute(db, "ALTER TABLE settings DROP CONSTRAINT refuse_interval").await
         }
     }

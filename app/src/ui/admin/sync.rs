@@ -1,6 +1,6 @@
-//! "Scheduled jobs > GO Cards batch sync": the schedule, what the sync is doing (refreshed
-//! every second while the page is open, no reload), "Run now" with a live progress bar, the
-//! last run's counts and errors, and the open orders that need a person.
+//! "Scheduled jobs > GO Cards batch sync": the schedule, what the sync is doing (from the live
+//! stream, no reload and no polling), "Run now" with a live progress bar, the last run's
+//! counts and errors, and the open orders that need a person.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,9 +9,6 @@ use crate::api::{sync_status, RunSyncNow, SaveSyncSchedule};
 use crate::model::{RunStatus, SyncRunView, SyncScheduleInput, SyncStatus, SyncView};
 use crate::ui::format::{optional_time, short_time};
 
-/// How often the page asks the server for the sync's state.
-const REFRESH_MS: u64 = 1000;
-
 #[component]
 pub fn SyncPage() -> impl IntoView {
     let refresh = RwSignal::new(0_u64);
@@ -19,15 +16,11 @@ pub fn SyncPage() -> impl IntoView {
         move || refresh.get(),
         |_| async { sync_status().await.map_err(|e| e.to_string()) },
     );
-    // Only in the browser: an interval that refreshes the state.
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(
-            move || refresh.update(|n| *n += 1),
-            std::time::Duration::from_millis(REFRESH_MS),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    // Each sync event (a run started, its progress, its end) and a break in the stream
+    // re-read the state. No polling: an open page alone keeps no session alive.
+    let live = crate::ui::live::use_live();
+    live.on_sync(move || refresh.update(|n| *n += 1));
+    live.on_reload(move || refresh.update(|n| *n += 1));
     let run_now = ServerAction::<RunSyncNow>::new();
     Effect::new(move |_| {
         if run_now.value().get().is_some() {

@@ -64,8 +64,8 @@ impl Engine {
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            backend::db::Db::Sqlite($pool) => $body,
-            backend::db::Db::Postgres($pool) => $body,
+            backend::db::Db::Sqlite($pool, _) => $body,
+            backend::db::Db::Postgres($pool, _) => $body,
         }
     };
 }

@@ -38,7 +38,7 @@ async fn snapshot(db: &Db) -> (String, i64) {
                      (SELECT COUNT(*) FROM card_history WHERE kind = 'changed' \
                         AND from_state <> 'registered')";
     match db {
-        Db::Sqlite(pool) => sqlx::query_as::<_, (String, i64)>(&format!(
+        Db::Sqlite(pool, _) => sqlx::query_as::<_, (String, i64)>(&format!(
             "SELECT \
                COALESCE((SELECT group_concat(u, ';') FROM (SELECT username || ':' || role || ':' || \
                  enabled || ':' || password_hash AS u FROM users ORDER BY id)), '') || '|' || \
@@ -51,7 +51,7 @@ async fn snapshot(db: &Db) -> (String, i64) {
         .fetch_one(pool)
         .await
         .expect("snapshot"),
-        Db::Postgres(pool) => sqlx::query_as::<_, (String, i64)>(&format!(
+        Db::Postgres(pool, _) => sqlx::query_as::<_, (String, i64)>(&format!(
             "SELECT \
                COALESCE((SELECT string_agg(username || ':' || role || ':' || enabled || ':' || \
                  password_hash, ';' ORDER BY id) FROM users), '') || '|' || \
