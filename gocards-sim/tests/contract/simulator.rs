@@ -1,5 +1,5 @@
 //! The simulator's own behaviour: error bodies, fault scope, `/sim/*` input, webhook
-//! events, `advance`.
+//! events, `advance`, the production line.
 
 use std::time::Duration;
 
@@ -363,6 +363,115 @@ async fn advance_moves_open_cards_forward_the_same_way_every_time() -> anyhow::R
     assert_eq!(t.post_sim("/sim/advance", json!(null)).await?, 200);
     assert_ne!(
         t.sim.card(&test_card_id(1).to_string()).map(|c| c.status),
+        Some(GoCardsStatus::Ordered)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_production_line_moves_every_open_card_to_delivered_with_an_event_a_step(
+) -> anyhow::Result<()> {
+    let t = start_sim().await?;
+    t.sim.upsert_cards(vec![
+        card(1, "ORDERED"),
+        card(2, "IN_PRODUCTION"),
+        card(3, "CANCELLED"),
+    ]);
+    let (sender, mut events) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    let receiver = Router::new().route(
+        "/webhooks/gocards",
+        post(move |body: Bytes| {
+            let _ = sender.send(serde_json::from_slice(&body).unwrap_or_default());
+            async { StatusCode::NO_CONTENT }
+        }),
+    );
+    let hook = serve(receiver).await?;
+    let url = format!("http://{hook}/webhooks/gocards");
+    assert_eq!(
+        t.post_sim("/sim/webhook", json!({"url": url, "secret": "s"}))
+            .await?,
+        200
+    );
+    // Bad settings are refused and start nothing.
+    for bad in [
+        json!({"stepSecs": -1}),
+        json!({"stepSecs": 1, "failShare": 2}),
+        json!({"failShare": 0.1}),
+        json!({"stepSecs": 1, "speed": 3}),
+    ] {
+        assert_eq!(
+            t.post_sim("/sim/production", bad.clone()).await?,
+            400,
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        t.post_sim("/sim/production", json!({"stepSecs": 0.2, "failShare": 0}))
+            .await?,
+        200
+    );
+    let id = |n| test_card_id(n).to_string();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while ![1, 2]
+        .iter()
+        .all(|&n| t.sim.card(&id(n)).map(|c| c.status) == Some(GoCardsStatus::Delivered))
+    {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "not delivered: {seen:?}"
+        );
+        if let Ok(Some(event)) =
+            tokio::time::timeout(Duration::from_millis(200), events.recv()).await
+        {
+            seen.push((
+                event["data"]["cardId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                event["data"]["status"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ));
+        }
+    }
+    // Card 1 took every step, one event each, in order; the cancelled card none.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while let Ok(event) = events.try_recv() {
+        seen.push((
+            event["data"]["cardId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            event["data"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ));
+    }
+    let steps = |n| -> Vec<String> {
+        seen.iter()
+            .filter(|(card, _)| *card == id(n))
+            .map(|(_, status)| status.clone())
+            .collect()
+    };
+    assert_eq!(
+        steps(1),
+        ["IN_PRODUCTION", "PRODUCED", "SHIPPED", "DELIVERED"]
+    );
+    assert_eq!(steps(2), ["PRODUCED", "SHIPPED", "DELIVERED"]);
+    assert!(steps(3).is_empty());
+    // stepSecs 0 stops it: a new order stays ORDERED.
+    assert_eq!(
+        t.post_sim("/sim/production", json!({"stepSecs": 0}))
+            .await?,
+        200
+    );
+    t.sim.upsert_cards(vec![card(4, "ORDERED")]);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        t.sim.card(&id(4)).map(|c| c.status),
         Some(GoCardsStatus::Ordered)
     );
     Ok(())

@@ -46,6 +46,25 @@ async fn the_stream_needs_a_session() {
     assert_eq!(anonymous.status, 401);
     let forged = open(&app.http, &app.base, Some("carddesk.sid=forged")).await;
     assert_eq!(forged.status, 401);
+    for who in [OPERATOR, ADMIN] {
+        let cookie = app.login(who).await;
+        assert_eq!(
+            open(&app.http, &app.base, Some(&cookie)).await.status,
+            200,
+            "{}",
+            who.0
+        );
+        // A stream to read, nothing to post.
+        let posted = app
+            .http
+            .post(format!("{}/events", app.base))
+            .header("cookie", &cookie)
+            .header("origin", &app.base)
+            .send()
+            .await
+            .expect("POST /events");
+        assert_eq!(posted.status().as_u16(), 405, "{}", who.0);
+    }
 }
 
 testkit::engines!(a_webhook_s_change_reaches_an_open_stream_after_commit);

@@ -35,6 +35,9 @@ struct Args {
     /// Mean pause between one operator's actions, in milliseconds.
     #[arg(long, default_value_t = 250)]
     think_ms: u64,
+    /// Each virtual operator also holds the live stream (`GET /events`) open, as a tab does.
+    #[arg(long)]
+    streams: bool,
 }
 
 #[tokio::main]
@@ -62,6 +65,7 @@ async fn start(args: Args) -> anyhow::Result<String> {
         password,
         think: Duration::from_millis(args.think_ms),
         update_every: 10,
+        streams: args.streams,
     })
     .await
 }
@@ -87,6 +91,8 @@ pub struct LoadPlan {
     pub think: Duration,
     /// One in this many opened open orders gets Update card order.
     pub update_every: u32,
+    /// Each operator holds a live stream open for the whole run.
+    pub streams: bool,
 }
 
 /// Latencies of one action, in microseconds, and its failures.
@@ -130,6 +136,22 @@ pub async fn run(plan: LoadPlan) -> anyhow::Result<String> {
 
     let started = Instant::now();
     let deadline = started + plan.duration;
+    // The streams, on a client without a request timeout: they are meant to stay open.
+    let mut streams = Vec::new();
+    if plan.streams {
+        let stream_http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("HTTP client for the streams")?;
+        for cookie in &cookies {
+            streams.push(tokio::spawn(hold_stream(
+                stream_http.clone(),
+                base.clone(),
+                cookie.clone(),
+                deadline,
+            )));
+        }
+    }
     let mut tasks = Vec::new();
     for cookie in cookies {
         let http = http.clone();
@@ -150,7 +172,53 @@ pub async fn run(plan: LoadPlan) -> anyhow::Result<String> {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    Ok(report(&totals, elapsed, plan.operators))
+    let mut text = report(&totals, elapsed, plan.operators);
+    if plan.streams {
+        let (mut held, mut events) = (0, 0);
+        for stream in streams {
+            let (whole_run, received) = stream.await.context("a stream task stopped")?;
+            held += usize::from(whole_run);
+            events += received;
+        }
+        text.push_str(&format!(
+            "\nlive streams: {held} of {} open for the whole run, {events} events received",
+            plan.operators
+        ));
+    }
+    Ok(text)
+}
+
+/// Holds `GET /events` open until `deadline`, as a browser tab does: whether it stayed open
+/// the whole time, and how many events came.
+async fn hold_stream(
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    deadline: Instant,
+) -> (bool, u64) {
+    use futures::StreamExt;
+    let reply = http
+        .get(format!("{base}/events"))
+        .header("cookie", cookie)
+        .header("accept", "text/event-stream")
+        .send()
+        .await;
+    let Ok(reply) = reply.and_then(|r| r.error_for_status()) else {
+        return (false, 0);
+    };
+    let mut body = reply.bytes_stream();
+    let mut events = 0;
+    let until = tokio::time::Instant::from_std(deadline);
+    loop {
+        match tokio::time::timeout_at(until, body.next()).await {
+            // The run is over, with the stream still open.
+            Err(_) => return (true, events),
+            Ok(Some(Ok(chunk))) => {
+                events += String::from_utf8_lossy(&chunk).matches("event:").count() as u64;
+            }
+            Ok(_) => return (false, events),
+        }
+    }
 }
 
 async fn operator(
