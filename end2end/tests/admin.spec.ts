@@ -248,7 +248,7 @@ test("Accounts: an added operator logs in, and disabling them ends their session
   await admin.getByLabel("Initial password").fill("e2e-newop-pass");
   await admin.getByLabel("Role").selectOption({ label: "Operator" });
   await admin.getByRole("button", { name: "Add user", exact: true }).click();
-  await expect(admin.getByRole("status")).toHaveText("Added operator e2e-newop. They can log in now.");
+  await expect(admin.getByRole("main").getByRole("status")).toHaveText("Added operator e2e-newop. They can log in now.");
   const row = admin.getByRole("row", { name: /e2e-newop/ });
   await expect(row).toContainText("Enabled");
 
@@ -260,7 +260,7 @@ test("Accounts: an added operator logs in, and disabling them ends their session
   await hydrated(newop);
 
   await row.getByRole("button", { name: "Disable", exact: true }).click();
-  await expect(admin.getByRole("status")).toHaveText("Disabled e2e-newop. Their sessions have ended.");
+  await expect(admin.getByRole("main").getByRole("status")).toHaveText("Disabled e2e-newop. Their sessions have ended.");
   await expect(row).toContainText("Disabled");
   await admin.screenshot({ path: "../docs/screenshots/admin-users.png", fullPage: true });
 

@@ -139,7 +139,7 @@ test("the admin enables Order card on Users › User, and the operator sees it a
   await expect(admin.getByRole("alert")).toContainText("Update card order cannot be enabled on Users › User: it acts on cards.");
   await admin.getByLabel("Process").selectOption({ label: "Order card" });
   await admin.getByRole("button", { name: "Save", exact: true }).click();
-  await expect(admin.getByRole("status")).toHaveText("Saved.");
+  await expect(admin.getByRole("main").getByRole("status")).toHaveText("Saved.");
   await admin.screenshot({ path: "../docs/screenshots/admin-users-user.png", fullPage: true });
 
   await operator.reload();

@@ -67,7 +67,7 @@ test("Search for User: by last-name prefix, the columns, a profile and its card 
 test("no users found, and an unknown user is a clear not-found page", async ({ page }) => {
   await page.goto("/search?for=user&last_name=zzzz");
   await hydrated(page);
-  await expect(page.getByRole("status")).toHaveText("No users found");
+  await expect(page.getByRole("main").getByRole("status")).toHaveText("No users found");
   const res = await page.goto("/users/1");
   expect(res?.status()).toBe(404);
   await expect(page.getByRole("heading", { name: "User not found" })).toBeVisible();

@@ -476,6 +476,9 @@ pub fn JobProgress(job: JobView) -> impl IntoView {
         },
     );
     live.on_reload(move || refresh.update(|n| *n += 1));
+    // Once, in the browser, as the dialog opens: a short job may have ended (and sent its
+    // last event) before this dialog was there to hear it.
+    Effect::new(move |_| refresh.update(|n| *n += 1));
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || {

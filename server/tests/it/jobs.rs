@@ -439,10 +439,11 @@ async fn a_job_over_200_cards_gives_each_card_what_the_single_command_gives(t: T
         assert_eq!(asked, want, "{card} ({reply:?}) asked {asked} times");
     }
 
-    // The 429 paused the job: after the items already in flight (and those that started
-    // before the runner had the 429's reply: its history row is written first), no item
-    // asked GO Cards until the 2 s were over (the simulator records a call as it arrives).
-    // Each item takes a few milliseconds, so none of those is still starting 250 ms on.
+    // The 429 paused the job: no item started after it until the 2 s were over. Items that
+    // were already past the pause's gate when the 429 came (at most JOB_CONCURRENCY, the
+    // 429's own slot included) still ask GO Cards once; on a busy machine that can be a few
+    // hundred milliseconds later (each reads its card first). Without the pause the job
+    // would make hundreds of calls in those 2 s.
     let job_paths: std::collections::HashSet<String> =
         order.iter().map(|(card, _)| card_path(card)).collect();
     let times: Vec<i64> = app
@@ -454,11 +455,11 @@ async fn a_job_over_200_cards_gives_each_card_what_the_single_command_gives(t: T
         .collect();
     let in_pause = times
         .iter()
-        .filter(|at| **at > limited_at + 250 && **at < limited_at + 1_950)
+        .filter(|at| **at > limited_at && **at < limited_at + 1_950)
         .count();
-    assert_eq!(
-        in_pause, 0,
-        "{in_pause} calls began between 0.25 s and 1.95 s after the 429 (JOB_CONCURRENCY {concurrency})"
+    assert!(
+        in_pause < concurrency,
+        "{in_pause} calls began within 1.95 s after the 429 (JOB_CONCURRENCY {concurrency})"
     );
     assert!(times.iter().any(|at| *at >= limited_at + 2_000));
 }
