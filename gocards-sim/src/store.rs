@@ -208,7 +208,7 @@ impl CardStore {
         fail_share: f64,
         roll: &mut impl FnMut() -> f64,
     ) -> Vec<CardInfo> {
-        let mut due: Vec<String> = Vec::new();
+        let mut due: Vec<(i64, String)> = Vec::new();
         for stored in self.cards.values_mut() {
             if line_step(&stored.info.status).is_none() {
                 stored.due_ms = None;
@@ -219,15 +219,19 @@ impl CardStore {
                 stored.updated_ms + (roll() * step_ms as f64) as i64
             });
             if at <= now_ms {
-                due.push(stored.info.card_id.clone());
+                due.push((at, stored.info.card_id.clone()));
             }
         }
         if due.is_empty() {
             return Vec::new();
         }
+        // The longest-waiting first, and at most MAX_LINE_MOVES a turn: a demo database of a
+        // million open orders gets a steady stream of events, not a flood that buries the
+        // desk's webhook. The rest stay due for the next turns.
         due.sort();
+        due.truncate(MAX_LINE_MOVES);
         let mut moved = Vec::with_capacity(due.len());
-        for card_id in due {
+        for (_, card_id) in due {
             let Some(mut info) = self.get(&card_id) else {
                 continue;
             };
@@ -255,6 +259,9 @@ impl CardStore {
         moved
     }
 }
+
+/// The most cards one turn of the production line moves (a turn a second at most).
+pub const MAX_LINE_MOVES: usize = 100;
 
 /// The status after `current` on the production line, `None` off it.
 fn line_step(current: &GoCardsStatus) -> Option<GoCardsStatus> {
@@ -404,6 +411,32 @@ mod tests {
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].status, GoCardsStatus::Produced);
         assert!(again[0].produced.is_some());
+    }
+
+    #[test]
+    fn a_turn_moves_at_most_max_line_moves_the_longest_waiting_first() {
+        let mut store = CardStore::default();
+        store.upsert(
+            (0..MAX_LINE_MOVES + 50)
+                .map(|n| card(&format!("C{n:05}"), "ORDERED"))
+                .collect(),
+        );
+        let start = store.last_updated_ms;
+        let mut draw = 0.0_f64;
+        let mut rising = || {
+            draw = (draw + 0.001) % 1.0;
+            draw
+        };
+        let moved = store.production_step(start + 1_000, 1000, 0.0, &mut rising);
+        assert_eq!(moved.len(), MAX_LINE_MOVES);
+        // The next turn takes the ones left waiting (due by 150 ms; the moved ones are due
+        // again only later); none moves twice.
+        let rest = store.production_step(start + 150, 1000, 0.0, &mut rising);
+        assert_eq!(rest.len(), 50);
+        assert!(rest.iter().all(|c| c.status == GoCardsStatus::InProduction));
+        assert!(rest
+            .iter()
+            .all(|c| moved.iter().all(|m| m.card_id != c.card_id)));
     }
 
     #[test]
