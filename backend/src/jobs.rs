@@ -157,6 +157,13 @@ async fn run(
     );
     // Until when no item may start (a 429's Retry-After), as a tokio instant.
     let (pause_tx, pause_rx) = watch::channel(tokio::time::Instant::now());
+    let pause_tx = Arc::new(pause_tx);
+    // The pause starts the moment GO Cards answers 429, not once that item has written its
+    // history row: items that start meanwhile must already wait.
+    let observer: gocards::RateLimitObserver = {
+        let pause_tx = pause_tx.clone();
+        Arc::new(move |wait| pause_until(&pause_tx, tokio::time::Instant::now() + wait))
+    };
     let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let heartbeat = {
         let db = db.clone();
@@ -216,6 +223,7 @@ async fn run(
             let mut stop = stop.clone();
             let mut pause = pause_rx.clone();
             let pause_tx = &pause_tx;
+            let observer = observer.clone();
             async move {
                 // Wait out a 429 seen by any item of the job, unless the job stops meanwhile
                 // (Stop, or the process shutting down): a waiting item is not in flight.
@@ -236,7 +244,7 @@ async fn run(
                 if *stop.borrow() {
                     return;
                 }
-                let current = gocards.current();
+                let current = gocards.current().observing_rate_limits(observer);
                 let (done, retry_after) = match already_ran(db, job, &item, resumed).await {
                     Ok(Some(done)) => (Some(done), None),
                     Ok(None) => run_item(db, &current, job, &item).await,
@@ -246,15 +254,7 @@ async fn run(
                     }
                 };
                 if let Some(wait) = retry_after {
-                    let until = tokio::time::Instant::now() + wait;
-                    pause_tx.send_if_modified(|current| {
-                        if *current < until {
-                            *current = until;
-                            true
-                        } else {
-                            false
-                        }
-                    });
+                    pause_until(pause_tx, tokio::time::Instant::now() + wait);
                 }
                 if let Some(done) = done {
                     match db.finish_item(job.id, item.position, &done).await {
@@ -290,6 +290,18 @@ async fn run(
     announce_job(db, job.id).await;
     tracing::info!(job = job.id, status = status.as_str(), "job ended");
     Ok(())
+}
+
+/// Moves the job's pause on to `until`, unless it already lasts longer.
+fn pause_until(pause: &watch::Sender<tokio::time::Instant>, until: tokio::time::Instant) {
+    pause.send_if_modified(|current| {
+        if *current < until {
+            *current = until;
+            true
+        } else {
+            false
+        }
+    });
 }
 
 /// How often a running job's counts go to the open pages, at most.

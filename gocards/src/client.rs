@@ -33,7 +33,12 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct GoCardsClient {
     inner: Arc<Inner>,
+    /// Told each `429`'s wait the moment it arrives (a job pauses all its items on it).
+    on_rate_limited: Option<RateLimitObserver>,
 }
+
+/// What [`GoCardsClient::observing_rate_limits`] calls with a `429`'s `Retry-After`.
+pub type RateLimitObserver = Arc<dyn Fn(Duration) + Send + Sync>;
 
 struct Inner {
     http: reqwest::Client,
@@ -68,7 +73,17 @@ impl GoCardsClient {
                 config,
                 tokens: TokenCache::default(),
             }),
+            on_rate_limited: None,
         })
+    }
+
+    /// This client (the same pool and token), which also tells `observer` the wait of every
+    /// `429` it receives, as it arrives: before the caller has done anything with the error.
+    pub fn observing_rate_limits(&self, observer: RateLimitObserver) -> GoCardsClient {
+        GoCardsClient {
+            inner: self.inner.clone(),
+            on_rate_limited: Some(observer),
+        }
     }
 
     pub fn base_url(&self) -> &Url {
@@ -349,6 +364,11 @@ impl GoCardsClient {
             let retry_after = header_text(&response, RETRY_AFTER);
             let error_body = ErrorBody::read(response).await;
             let failure = GoCardsError::from_status(status.as_u16(), retry_after.as_deref());
+            if let (GoCardsError::RateLimited { retry_after }, Some(observer)) =
+                (&failure, &self.on_rate_limited)
+            {
+                observer(*retry_after);
+            }
             tracing::warn!(
                 method = %call.method,
                 path = call.url.path(),

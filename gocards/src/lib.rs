@@ -15,7 +15,10 @@ mod token;
 mod transport;
 mod types;
 
-pub use client::{CursorLoop, CursorTrail, GoCardsClient, IDEMPOTENCY_HEADER, ORGANISATION_HEADER};
+pub use client::{
+    CursorLoop, CursorTrail, GoCardsClient, RateLimitObserver, IDEMPOTENCY_HEADER,
+    ORGANISATION_HEADER,
+};
 pub use config::GoCardsConfig;
 pub use error::{parse_retry_after, GoCardsError, DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER};
 pub use transport::MAX_BODY_BYTES;

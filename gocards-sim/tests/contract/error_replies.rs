@@ -205,6 +205,18 @@ async fn rate_limit_reports_retry_after() -> anyhow::Result<()> {
         Some("GO Cards is busy; try again in 7 s.")
     );
     assert!(error.is_some_and(|e| e.is_retryable()));
+
+    // An observing client is told the wait as the 429 arrives; a plain clone of it is not.
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let observer: gocards::RateLimitObserver = {
+        let heard = heard.clone();
+        std::sync::Arc::new(move |wait| heard.lock().expect("lock").push(wait))
+    };
+    let client = t.client()?;
+    let observing = client.observing_rate_limits(observer);
+    assert!(observing.card(&test_card_id(1)).await.is_err());
+    assert!(client.card(&test_card_id(1)).await.is_err());
+    assert_eq!(*heard.lock().expect("lock"), vec![Duration::from_secs(7)]);
     Ok(())
 }
 

@@ -439,11 +439,13 @@ async fn a_job_over_200_cards_gives_each_card_what_the_single_command_gives(t: T
         assert_eq!(asked, want, "{card} ({reply:?}) asked {asked} times");
     }
 
-    // The 429 paused the job: no item started after it until the 2 s were over. Items that
-    // were already past the pause's gate when the 429 came (at most JOB_CONCURRENCY, the
-    // 429's own slot included) still ask GO Cards once; on a busy machine that can be a few
-    // hundred milliseconds later (each reads its card first). Without the pause the job
-    // would make hundreds of calls in those 2 s.
+    // The 429 paused the job the moment it arrived (the client tells the runner before the
+    // item writes its history row): no item started after it until the 2 s were over. Items
+    // already past the pause's gate then (the other JOB_CONCURRENCY - 1 in flight) still ask
+    // GO Cards once; on a busy machine that can be a few hundred milliseconds later (each
+    // reads its card first). Without the pause the job would make hundreds of calls in
+    // those 2 s. (This failed in CI with 8 calls: the pause began only after the 429's item
+    // had written its row, and items that started meanwhile got through.)
     let job_paths: std::collections::HashSet<String> =
         order.iter().map(|(card, _)| card_path(card)).collect();
     let times: Vec<i64> = app
