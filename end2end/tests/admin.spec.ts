@@ -1,4 +1,4 @@
-import { test, expect, Page, Browser } from "@playwright/test";
+import { test, expect, Page, Browser, BrowserContext } from "@playwright/test";
 import { spawn, ChildProcess } from "node:child_process";
 import { logInAs, LoginPage, SearchPage, hydrated, serverCli, SERVER, USERS } from "./support";
 
@@ -31,8 +31,17 @@ function restoreDemoCommands() {
   }
 }
 
+// Contexts made here are not closed by Playwright; their pages would keep their live streams
+// open, and keep reacting to events, through the rest of the suite.
+const opened: BrowserContext[] = [];
+test.afterEach(async () => {
+  for (const context of opened.splice(0)) await context.close();
+});
+
 async function newPage(browser: Browser, who: keyof typeof USERS): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
+  const context = await browser.newContext();
+  opened.push(context);
+  const page = await context.newPage();
   await logInAs(page, who);
   return page;
 }

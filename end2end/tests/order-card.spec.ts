@@ -1,4 +1,4 @@
-import { test, expect, Page, Browser } from "@playwright/test";
+import { test, expect, Page, Browser, BrowserContext } from "@playwright/test";
 import { logInAs, hydrated, serverCli, simFault, SIM_URL } from "./support";
 
 const MAY_HAVE_BEEN_PLACED =
@@ -114,8 +114,16 @@ test("a lost reply: the operator presses Next again, and GO Cards has one order"
   }
 });
 
+// Contexts made here are not closed by Playwright; their pages would keep their live streams
+// open, and keep reacting to events, through the rest of the suite.
+const opened: BrowserContext[] = [];
+test.afterEach(async () => {
+  for (const context of opened.splice(0)) await context.close();
+});
+
 async function newPage(browser: Browser, who: "admin" | "operator") {
   const context = await browser.newContext();
+  opened.push(context);
   const page = await context.newPage();
   await logInAs(page, who);
   return page;

@@ -70,6 +70,10 @@ test("Run now shows live progress, then the counts; the operator sees the new st
   await operator.goto(`/cards/${ids[1]}`);
   await hydrated(operator);
   await expect(operator.getByTestId("card-status")).toHaveText("Failed");
+  // Contexts made here are not closed by Playwright; their pages would keep their live
+  // streams open, and keep reacting to events, through the rest of the suite.
+  await operator.context().close();
+  await admin.context().close();
 });
 
 test("operators cannot open the sync view", async ({ page }) => {
