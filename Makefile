@@ -81,13 +81,14 @@ postgres-check:
 build:
 	cargo leptos build
 
-## --split: the settings pages are WASM chunks of their own (lazy routes).
+## --split: the settings pages are WASM chunks of their own (lazy routes). --precompress:
+## a .br and a .gz of each file, at the best levels, which the server sends as they are.
 build-release:
-	cargo leptos build --release --split
+	cargo leptos build --release --split --precompress
 
 ## The plain release build a newcomer types; the settings pages are ordinary routes.
 build-release-plain:
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 
 fmt-check:
 	cargo fmt --all -- --check

@@ -124,6 +124,7 @@ impl JobsHandle {
         self.0.active.send_modify(|n| *n += 1);
         let handle = self.clone();
         tokio::spawn(async move {
+            let _running = crate::metrics::JobRunning::start();
             let id = job.id;
             let ended = run(&handle, &db, &gocards, job, stop_rx, resumed).await;
             if let Err(error) = ended {
@@ -258,7 +259,12 @@ async fn run(
                 }
                 if let Some(done) = done {
                     match db.finish_item(job.id, item.position, &done).await {
-                        Ok(_) => progressed.store(true, std::sync::atomic::Ordering::SeqCst),
+                        Ok(stored) => {
+                            if stored {
+                                crate::metrics::job_item(job.process, done.outcome);
+                            }
+                            progressed.store(true, std::sync::atomic::Ordering::SeqCst)
+                        }
                         Err(error) => {
                             tracing::error!(job = job.id, position = item.position, %error,
                             "could not store a job item's outcome; Run the rest runs it again")

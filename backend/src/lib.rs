@@ -10,12 +10,14 @@
 //! - `events`: live events, to every replica's `/events` streams.
 //! - `jobs`: the job runner (a process over many cards or users, item by item).
 //! - `throttle`: failed log-ins per username and per address.
+//! - `metrics`: the metric families, recorded where things happen.
 
 pub mod auth;
 pub mod client_address;
 pub mod db;
 pub mod events;
 pub mod jobs;
+pub mod metrics;
 pub mod services;
 pub mod settings;
 mod state;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 use url::Url;
 
+use super::metrics;
 use super::token::{BearerToken, FetchedToken, TokenCache};
 use super::transport::{parse_json, read_capped, transport_error, ErrorBody, MAX_BODY_BYTES};
 use super::types::ArticleList;
@@ -242,8 +243,15 @@ impl GoCardsClient {
         self.inner.tokens.get(|| self.fetch_token()).await
     }
 
-    /// `POST /oauth/token` with the client-credentials grant.
+    /// `POST /oauth/token` with the client-credentials grant, counted in the metrics.
     async fn fetch_token(&self) -> Result<FetchedToken, GoCardsError> {
+        let started = Instant::now();
+        let fetched = self.fetch_token_once().await;
+        metrics::record_result("token", &fetched, started.elapsed());
+        fetched
+    }
+
+    async fn fetch_token_once(&self) -> Result<FetchedToken, GoCardsError> {
         let config = &self.inner.config;
         let url = self.endpoint(&["oauth", "token"])?;
         let started = Instant::now();
@@ -327,6 +335,7 @@ impl GoCardsClient {
         call: &ApiCall<'_>,
         what: &'static str,
     ) -> Result<Answer<T>, GoCardsError> {
+        let endpoint = metrics::endpoint_label(what);
         let mut refreshed = false;
         loop {
             let token = self.token().await?;
@@ -336,12 +345,14 @@ impl GoCardsClient {
             let response = match reply {
                 Ok(response) => response,
                 Err(failure) => {
+                    metrics::record(endpoint, metrics::outcome_of(&failure), started.elapsed());
                     tracing::warn!(method = %call.method, path = call.url.path(), duration_ms, ?failure, "GO Cards call failed");
                     return Err(failure);
                 }
             };
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED && !refreshed {
+                metrics::record(endpoint, "4xx", started.elapsed());
                 tracing::info!(method = %call.method, path = call.url.path(), status = 401, duration_ms, "GO Cards refused the token; fetching a new one");
                 self.inner.tokens.invalidate(token.generation).await;
                 refreshed = true;
@@ -351,6 +362,7 @@ impl GoCardsClient {
                 let body = read_capped(response, MAX_BODY_BYTES).await;
                 let duration_ms = elapsed_ms(started);
                 let parsed = body.and_then(|body| parse_json::<T>(&body, what));
+                metrics::record_result(endpoint, &parsed, started.elapsed());
                 match &parsed {
                     Ok(_) => {
                         tracing::debug!(method = %call.method, path = call.url.path(), status = status.as_u16(), duration_ms, "GO Cards call")
@@ -364,6 +376,7 @@ impl GoCardsClient {
             let retry_after = header_text(&response, RETRY_AFTER);
             let error_body = ErrorBody::read(response).await;
             let failure = GoCardsError::from_status(status.as_u16(), retry_after.as_deref());
+            metrics::record(endpoint, metrics::outcome_of(&failure), started.elapsed());
             if let (GoCardsError::RateLimited { retry_after }, Some(observer)) =
                 (&failure, &self.on_rate_limited)
             {

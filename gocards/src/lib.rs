@@ -11,6 +11,7 @@
 mod client;
 mod config;
 mod error;
+pub mod metrics;
 mod token;
 mod transport;
 mod types;

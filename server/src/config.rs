@@ -58,6 +58,11 @@ pub struct Config {
     /// `DEMO_PRODUCTION_SECS`: in demo mode, the simulator's production line moves each open
     /// card one status on within this many seconds; 0 leaves the cards where they are.
     pub demo_production_secs: u64,
+    /// `LEPTOS_HASH_FILES`: whether the site's asset names carry content hashes; unset,
+    /// they do when the build's `hash.txt` lies next to the executable.
+    pub hash_files: Option<bool>,
+    /// `METRICS_ADDR`: where Prometheus scrapes the metrics; unset, no metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// `DEMO_PRODUCTION_SECS` when unset.
@@ -160,6 +165,8 @@ impl Config {
             job_concurrency: desk_core::domain::DEFAULT_JOB_CONCURRENCY,
             events_max_clients: crate::events::DEFAULT_MAX_CLIENTS,
             demo_production_secs: DEFAULT_DEMO_PRODUCTION_SECS,
+            hash_files: None,
+            metrics_addr: None,
         }
     }
 
@@ -299,6 +306,17 @@ impl Config {
             job_concurrency,
             events_max_clients,
             demo_production_secs,
+            hash_files: match var("LEPTOS_HASH_FILES") {
+                None => None,
+                Some(_) => Some(parsed("LEPTOS_HASH_FILES", false)?),
+            },
+            metrics_addr: match var("METRICS_ADDR") {
+                None => None,
+                Some(_) => Some(parsed(
+                    "METRICS_ADDR",
+                    SocketAddr::from(([127, 0, 0, 1], 9100)),
+                )?),
+            },
         })
     }
 }

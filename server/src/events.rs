@@ -65,7 +65,10 @@ impl LiveSettings {
                 (open < self.max_clients).then_some(open + 1)
             })
             .is_ok();
-        taken.then(|| Slot(self.open.clone()))
+        taken.then(|| {
+            metrics::gauge!(crate::metrics::EVENT_STREAMS).increment(1.0);
+            Slot(self.open.clone())
+        })
     }
 }
 
@@ -75,6 +78,7 @@ struct Slot(Arc<AtomicUsize>);
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+        metrics::gauge!(crate::metrics::EVENT_STREAMS).decrement(1.0);
     }
 }
 

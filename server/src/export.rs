@@ -263,7 +263,8 @@ where
             (header::CONTENT_DISPOSITION, disposition),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
-        Body::from_stream(body),
+        // Fused: a body may be polled again after its end (the compression layer does).
+        Body::from_stream(futures::StreamExt::fuse(body)),
     )
         .into_response()
 }

@@ -2,10 +2,12 @@
 //! the sync scheduler, retention and the webhook route. The simulator is the `gocards-sim`
 //! crate.
 
+pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod events;
 pub mod export;
+pub mod metrics;
 pub mod origin;
 pub mod outage;
 pub mod retention;

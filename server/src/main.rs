@@ -14,13 +14,28 @@ use server::startup;
 #[tokio::main]
 async fn main() -> ExitCode {
     return_large_allocations();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+    // LOG_FORMAT=json: one JSON object a line, with the request's span (its id) on each.
+    match std::env::var("LOG_FORMAT").as_deref().map(str::trim) {
+        Ok("json") => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+        Ok("" | "text") | Err(_) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+        Ok(other) => {
+            eprintln!(
+                "error: LOG_FORMAT: \"{other}\" is not valid: use json, or text (the default)"
+            );
+            return ExitCode::FAILURE;
+        }
+    }
     let cli = Cli::parse();
     match run(cli.command.unwrap_or(Command::Serve)).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,6 +99,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(8);
 
 async fn serve(config: Config, db: backend::db::Db) -> anyhow::Result<()> {
+    if let Some(addr) = config.metrics_addr {
+        server::metrics::serve(addr, db.clone()).await?;
+    }
     let running = startup::build(&config, db.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await

@@ -33,6 +33,8 @@ const HSTS: &str = "max-age=31536000";
 #[derive(Clone)]
 pub struct WebSettings {
     pub leptos: LeptosOptions,
+    /// Whether the assets' names carry hashes (their cache policy).
+    pub naming: crate::assets::AssetNaming,
     pub session_idle: std::time::Duration,
     /// `SESSION_MAX_HOURS`: a session ends this long after its log-in, however busy.
     pub session_max_age: std::time::Duration,
@@ -77,6 +79,7 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
         .merge(crate::webhook::routes())
         .merge(crate::export::routes())
         .merge(crate::events::routes())
+        .nest_service("/pkg", crate::assets::pkg_files(&options.site_root))
         .leptos_routes_with_context(
             &options,
             routes,
@@ -86,6 +89,7 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
                 move || shell(options.clone())
             },
         )
+        .route_layer(middleware::from_fn(crate::metrics::note_route))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .layer(middleware::from_fn(require_login))
@@ -129,7 +133,17 @@ pub async fn build(state: AppState, web: WebSettings) -> Result<Router, sqlx::Er
         .layer(middleware::from_fn(move |request, next| {
             one_of_few_log_ins(request, next, log_ins.clone())
         }))
-        .layer(TraceLayer::new_for_http());
+        .layer(middleware::from_fn({
+            let naming = web.naming;
+            move |request, next| crate::assets::cache_policy(naming, request, next)
+        }))
+        .layer(crate::assets::compression())
+        .layer(TraceLayer::new_for_http().make_span_with(crate::metrics::request_span))
+        .layer(middleware::from_fn({
+            let trusted = state.trusted_proxies.clone();
+            move |request, next| crate::metrics::request_id(trusted.clone(), request, next)
+        }))
+        .layer(middleware::from_fn(crate::metrics::http_metrics));
     Ok(app)
 }
 
@@ -217,7 +231,10 @@ async fn one_of_few_log_ins(
 
 /// Paths anyone may reach; everything else needs a session.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/healthz" | "/readyz" | "/favicon.ico" | "/logout")
+    matches!(
+        path,
+        "/login" | "/healthz" | "/readyz" | "/favicon.ico" | "/robots.txt" | "/logout"
+    )
         || path.starts_with("/pkg/")
         // Server functions, the CSV downloads and the live stream answer 401 themselves;
         // webhooks are guarded by their signature.

@@ -142,14 +142,23 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
             simulator: simulator_login,
         },
     };
+    let hash_files = config
+        .hash_files
+        .unwrap_or_else(|| crate::assets::hash_file_next_to_exe(HASH_FILE));
     let leptos = LeptosOptions::builder()
-        .output_name("carddesk")
+        .output_name(crate::assets::OUTPUT_NAME)
         .site_root(config.site_root.as_str())
         .site_pkg_dir("pkg")
         .site_addr(config.site_addr)
+        .hash_files(hash_files)
+        .hash_file(std::sync::Arc::from(HASH_FILE))
         .build();
+    let naming =
+        crate::assets::AssetNaming::detect(std::path::Path::new(&config.site_root), hash_files);
+    tracing::info!(hashed = naming.hashed, split = naming.split, "site assets");
     let web = WebSettings {
         leptos,
+        naming,
         session_idle: config.session_idle,
         session_max_age: config.session_max_age,
         cookie_secure: config.cookie_secure,
@@ -179,6 +188,9 @@ pub async fn build(config: &Config, db: Db) -> anyhow::Result<Running> {
             .then(|| std::time::Duration::from_secs(config.demo_production_secs)),
     })
 }
+
+/// The file cargo-leptos writes the asset hashes to, next to the server binary.
+const HASH_FILE: &str = "hash.txt";
 
 /// How long start-up waits for the `LISTEN` connection before it goes on without it (it keeps
 /// trying in the background).

@@ -33,10 +33,16 @@ macro_rules! api_error {
             BadRequest { message: String },
             #[error("Could not reach the server. Check your connection and try again.")]
             Network,
-            #[error("{}", $crate::api::errors::DATABASE_UNAVAILABLE)]
-            Unavailable,
-            #[error("Something went wrong on the server. Try again; if it keeps happening, tell an admin.")]
-            Internal,
+            #[error("{}{reference}", $crate::api::errors::DATABASE_UNAVAILABLE)]
+            Unavailable {
+                #[serde(default)]
+                reference: $crate::api::errors::Reference,
+            },
+            #[error("Something went wrong on the server. Try again; if it keeps happening, tell an admin.{reference}")]
+            Internal {
+                #[serde(default)]
+                reference: $crate::api::errors::Reference,
+            },
             $(
                 $(#[$vmeta])*
                 $variant $({ $($field : $fty),* })?,
@@ -44,6 +50,18 @@ macro_rules! api_error {
         }
 
         impl $name {
+            /// A fault of the server's; the reply adds the request's reference.
+            #[allow(dead_code)]
+            pub fn internal() -> Self {
+                $name::Internal { reference: Default::default() }
+            }
+
+            /// The database is away; the reply adds the request's reference.
+            #[allow(dead_code)]
+            pub fn unavailable() -> Self {
+                $name::Unavailable { reference: Default::default() }
+            }
+
             fn bad_payload() -> Self {
                 $name::BadRequest {
                     message: "The request could not be read. Reload the page and try again.".into(),
@@ -56,8 +74,8 @@ macro_rules! api_error {
                     $name::Unauthenticated => http::StatusCode::UNAUTHORIZED,
                     $name::Forbidden => http::StatusCode::FORBIDDEN,
                     $name::BadRequest { .. } => http::StatusCode::BAD_REQUEST,
-                    $name::Unavailable => http::StatusCode::SERVICE_UNAVAILABLE,
-                    $name::Network | $name::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
+                    $name::Unavailable { .. } => http::StatusCode::SERVICE_UNAVAILABLE,
+                    $name::Network | $name::Internal { .. } => http::StatusCode::INTERNAL_SERVER_ERROR,
                     $( $name::$variant { .. } => http::StatusCode::$status, )*
                 }
             }
@@ -69,15 +87,31 @@ macro_rules! api_error {
             /// `{"kind": …, "message": …, …}`: every error body carries the sentence a
             /// person reads, whatever its variant holds. On the server this also sets the
             /// reply's status (Leptos answers 500 to every server-function error otherwise).
+            ///
+            /// Every error body also carries the request's `reference` (its `x-request-id`),
+            /// which the message of a server fault or an outage ends with: "Reference: …".
             fn ser(&self) -> server_fn::Bytes {
                 #[cfg(feature = "ssr")]
                 $crate::api::errors::set_reply_status(self.status());
-                let mut value = serde_json::to_value(self)
+                #[cfg(feature = "ssr")]
+                let reference = $crate::api::errors::request_reference();
+                #[cfg(not(feature = "ssr"))]
+                let reference: Option<String> = None;
+                let mut this = self.clone();
+                if let $name::Internal { reference: slot } | $name::Unavailable { reference: slot } = &mut this {
+                    if slot.0.is_none() {
+                        slot.0 = reference.clone();
+                    }
+                }
+                let mut value = serde_json::to_value(&this)
                     .unwrap_or_else(|_| serde_json::json!({ "kind": "internal" }));
                 if let Some(object) = value.as_object_mut() {
                     object
                         .entry("message")
-                        .or_insert_with(|| serde_json::Value::String(self.to_string()));
+                        .or_insert_with(|| serde_json::Value::String(this.to_string()));
+                    if let Some(reference) = reference {
+                        object.insert("reference".into(), serde_json::Value::String(reference));
+                    }
                 }
                 server_fn::Bytes::from(value.to_string())
             }
@@ -91,7 +125,7 @@ macro_rules! api_error {
                     E::Args(_) | E::MissingArg(_) => $name::bad_payload(),
                     E::Deserialization(_) if server_side => $name::bad_payload(),
                     E::Request(_) => $name::Network,
-                    _ => $name::Internal,
+                    _ => $name::internal(),
                 }
             }
         }
@@ -103,7 +137,7 @@ macro_rules! api_error {
                 match denied {
                     Denied::Unauthenticated => $name::Unauthenticated,
                     Denied::Forbidden => $name::Forbidden,
-                    Denied::Internal => $name::Internal,
+                    Denied::Internal => $name::internal(),
                 }
             }
         }
@@ -115,16 +149,48 @@ macro_rules! api_error {
             fn from(err: sqlx::Error) -> Self {
                 if backend::db::is_unavailable(&err) {
                     tracing::warn!(error = %err, operation = stringify!($name), "the database is unavailable");
-                    return $name::Unavailable;
+                    return $name::unavailable();
                 }
                 tracing::error!(error = %err, operation = stringify!($name), "storage error");
-                $name::Internal
+                $name::internal()
             }
         }
     };
 }
 #[allow(unused_imports)]
 pub(crate) use api_error;
+
+/// The id of the request an error happened in (its `x-request-id`), which a person quotes to
+/// whoever reads the server log. Shown as " Reference: …." after the message; empty, nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Reference(pub Option<String>);
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(id) => write!(f, " Reference: {id}."),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The request header that carries the request's id (set by the server for every request).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The current server function's request id.
+#[cfg(feature = "ssr")]
+pub(crate) fn request_reference() -> Option<String> {
+    use leptos::prelude::use_context;
+
+    use_context::<http::request::Parts>().and_then(|request| {
+        request
+            .headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|id| id.to_str().ok())
+            .map(str::to_owned)
+    })
+}
 
 /// Sets the status of a server function's error reply, except for a plain form post (no
 /// script: the browser sent `Accept: text/html`). Leptos answers that one with a redirect back
@@ -257,26 +323,50 @@ mod tests {
             409
         );
         assert_eq!(LoginError::InvalidCredentials.status().as_u16(), 401);
-        assert_eq!(SearchError::Internal.status().as_u16(), 500);
-        assert_eq!(SearchError::Unavailable.status().as_u16(), 503);
+        assert_eq!(SearchError::internal().status().as_u16(), 500);
+        assert_eq!(SearchError::unavailable().status().as_u16(), 503);
     }
 
     #[cfg(feature = "ssr")]
     #[test]
     fn an_unavailable_database_is_a_503_that_says_so() {
         let err = UpdateCardOrderError::from(sqlx::Error::PoolTimedOut);
-        assert_eq!(err, UpdateCardOrderError::Unavailable);
+        assert_eq!(err, UpdateCardOrderError::unavailable());
         assert_eq!(err.status().as_u16(), 503);
         assert_eq!(err.to_string(), DATABASE_UNAVAILABLE);
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert_eq!(
             SearchError::from(sqlx::Error::Io(refused)),
-            SearchError::Unavailable
+            SearchError::unavailable()
         );
         // Anything else stays a server fault.
         assert_eq!(
             SearchError::from(sqlx::Error::RowNotFound),
-            SearchError::Internal
+            SearchError::internal()
+        );
+    }
+
+    #[test]
+    fn a_server_fault_ends_with_the_reference_to_quote() {
+        let err = SearchError::Internal {
+            reference: Reference(Some("4f1c-77".into())),
+        };
+        assert!(err
+            .to_string()
+            .ends_with("tell an admin. Reference: 4f1c-77."));
+        let body: serde_json::Value = serde_json::from_slice(&err.ser()).expect("json");
+        assert_eq!(body["kind"], "internal");
+        assert_eq!(body["reference"], "4f1c-77");
+        assert_eq!(body["message"], err.to_string());
+        // The browser reads it back with the reference.
+        assert_eq!(SearchError::de(err.ser()), err);
+        // Without one (no request), nothing is added.
+        assert_eq!(
+            SearchError::internal()
+                .to_string()
+                .matches("Reference")
+                .count(),
+            0
         );
     }
 

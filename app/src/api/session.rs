@@ -43,25 +43,25 @@ pub async fn login(username: String, password: String) -> Result<(), LoginError>
         Err(LoginFailure::Storage(e)) => return Err(LoginError::from(e)),
         Err(e @ LoginFailure::Task(_)) => {
             tracing::error!(error = %e, "login check failed");
-            return Err(LoginError::Internal);
+            return Err(LoginError::internal());
         }
     };
     let mut session = access::auth_session().await?;
     session.login(&user).await.map_err(|e| {
         tracing::error!(error = %e, "could not store the session");
-        LoginError::Internal
+        LoginError::internal()
     })?;
     // A new session id on every log-in, whatever the session held before (axum-login cycles
     // it only for a session that was never logged in): no id from before is valid after it.
     session.session.cycle_id().await.map_err(|e| {
         tracing::error!(error = %e, "could not renew the session id");
-        LoginError::Internal
+        LoginError::internal()
     })?;
     backend::auth::mark_logged_in(&session.session)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "could not store the session");
-            LoginError::Internal
+            LoginError::internal()
         })?;
     tracing::info!(username = %user.username, role = %user.role, "logged in");
     leptos_axum::redirect("/search");

@@ -13,7 +13,7 @@ pub mod search;
 mod table;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -35,6 +35,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta
+                    name="description"
+                    content="Card desk: search smart cards and their holders, and order, update and abort card orders with GO Cards."
+                />
+                // Named with its content hash when the build hashes its files (hash-files).
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <StartWatch />
                 <HydrationScripts options />
                 <MetaTags />
@@ -130,7 +136,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     live::provide_live();
     view! {
-        <Stylesheet id="leptos" href="/pkg/carddesk.css" />
         <Title text="Card desk" />
         <Router>
             <Routes fallback=|| view! { <Layout><NotFound /></Layout> }>

@@ -126,7 +126,7 @@ fn ends_dialog(result: &Result<crate::model::OrderCardResult, OrderCardError>) -
             | Err(OrderCardError::GoCards { .. })
             | Err(OrderCardError::TooManyAttempts)
             | Err(OrderCardError::Network)
-            | Err(OrderCardError::Unavailable)
+            | Err(OrderCardError::Unavailable { .. })
     )
 }
 

@@ -282,6 +282,15 @@ impl Db {
 
 /// Live events: what a committed change tells the open pages (`crate::events`).
 impl Db {
+    /// The pool's connections now: in use, and idle.
+    pub fn pool_connections(&self) -> (usize, usize) {
+        on_pool!(self, pool => {
+            let idle = pool.num_idle();
+            let open = usize::try_from(pool.size()).unwrap_or(usize::MAX);
+            (open.saturating_sub(idle), idle)
+        })
+    }
+
     /// This process's hub of live events.
     pub fn events(&self) -> &Events {
         match self {

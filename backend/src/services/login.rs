@@ -31,7 +31,26 @@ pub enum LoginFailure {
 static LAST_CHECK_MICROS: AtomicU64 = AtomicU64::new(50_000);
 
 /// Checks `username` and `password`; the user, if both are right and the user is enabled.
+/// Counted in the log-in metrics by outcome.
 pub async fn check(
+    db: &Db,
+    throttle: &LoginThrottle,
+    username: &str,
+    password: String,
+    address: Option<IpAddr>,
+) -> Result<DeskUser, LoginFailure> {
+    use crate::metrics::LoginOutcome;
+    let checked = check_once(db, throttle, username, password, address).await;
+    crate::metrics::login(match &checked {
+        Ok(_) => LoginOutcome::Ok,
+        Err(LoginFailure::BadUsername(_) | LoginFailure::WrongCredentials) => LoginOutcome::Wrong,
+        Err(LoginFailure::Refused(_)) => LoginOutcome::Throttled,
+        Err(LoginFailure::Storage(_) | LoginFailure::Task(_)) => LoginOutcome::Error,
+    });
+    checked
+}
+
+async fn check_once(
     db: &Db,
     throttle: &LoginThrottle,
     username: &str,

@@ -119,6 +119,7 @@ pub(super) async fn execute(
 ) -> Result<RunReport, sqlx::Error> {
     let holder = sync.holder();
     let run_id = db.sync_start_run(holder, started_by).await?;
+    crate::metrics::sync_running(true);
     let mut run = Run {
         db,
         gocards,
@@ -164,8 +165,12 @@ pub(super) async fn execute(
             )
         }
     };
-    db.sync_finish_run(run_id, status, run.counts, error.as_deref())
-        .await?;
+    let finished = db
+        .sync_finish_run(run_id, status, run.counts, error.as_deref())
+        .await;
+    crate::metrics::sync_running(false);
+    finished?;
+    crate::metrics::sync_finished(status, run.counts);
     Ok(RunReport {
         run_id,
         status,

@@ -56,7 +56,7 @@ pub async fn save_gocards_connection(
             SaveError::Invalid(errors) => SaveConnectionError::Invalid { errors },
             SaveError::Encrypt => {
                 tracing::error!("could not encrypt the GO Cards client secret");
-                SaveConnectionError::Internal
+                SaveConnectionError::internal()
             }
             SaveError::Storage(err) => err.into(),
         })

@@ -85,11 +85,13 @@ pub async fn add_user(user: NewUser) -> Result<UserSummary, AddUserError> {
         &admin.username,
     )
     .await
-    .map_err(|err| match map::common(err, AddUserError::Internal, bad) {
-        Ok(mapped) => mapped,
-        Err(E::NameTaken(username)) => AddUserError::NameTaken { username },
-        Err(_) => AddUserError::Internal,
-    })
+    .map_err(
+        |err| match map::common(err, AddUserError::internal(), bad) {
+            Ok(mapped) => mapped,
+            Err(E::NameTaken(username)) => AddUserError::NameTaken { username },
+            Err(_) => AddUserError::internal(),
+        },
+    )
 }
 
 /// Enables or disables a user. Disabling ends the user's sessions at once.
@@ -125,11 +127,11 @@ async fn change_user(
     users::update_user(&app.db, &username, update, &admin.username)
         .await
         .map_err(
-            |err| match map::common(err, ChangeUserError::Internal, bad) {
+            |err| match map::common(err, ChangeUserError::internal(), bad) {
                 Ok(mapped) => mapped,
                 Err(E::NoSuchUser(username)) => ChangeUserError::NotFound { username },
                 Err(E::LastAdmin(message)) => ChangeUserError::LastAdmin { message },
-                Err(_) => ChangeUserError::Internal,
+                Err(_) => ChangeUserError::internal(),
             },
         )
 }
@@ -146,10 +148,10 @@ pub async fn reset_user_password(reset: PasswordReset) -> Result<(), ResetPasswo
     users::reset_password(&app.db, &reset.username, reset.password, &admin.username)
         .await
         .map_err(
-            |err| match map::common(err, ResetPasswordError::Internal, bad) {
+            |err| match map::common(err, ResetPasswordError::internal(), bad) {
                 Ok(mapped) => mapped,
                 Err(E::NoSuchUser(username)) => ResetPasswordError::NotFound { username },
-                Err(_) => ResetPasswordError::Internal,
+                Err(_) => ResetPasswordError::internal(),
             },
         )
 }
