@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: run watch test tools wasm-target cargo-leptos wasm-bindgen npm chromium postgres-check \
         build build-release build-release-plain fmt-check clippy unit flood export-flood crash live-memory e2e e2e-modes \
-        bench bench-frontend build-times wasm-size clean-data
+        lighthouse wire bench bench-frontend build-times wasm-size clean-data
 
 ## Start the demo on http://127.0.0.1:3000 (SQLite file, built-in GO Cards simulator, demo data).
 run: tools build-release
@@ -121,8 +121,11 @@ crash:
 live-memory:
 	cargo test --workspace --test it live::memory_does_not_grow -- --ignored --nocapture --test-threads=1
 
+## On a failure, the server's warnings and errors of the run are printed too.
 e2e:
-	cd end2end && E2E_PROFILE=release npx playwright test
+	cd end2end && E2E_PROFILE=release npx playwright test || { \
+	  echo "--- server.log, warnings and errors:"; \
+	  grep -E 'WARN|ERROR' /tmp/carddesk-e2e/server.log | tail -40; exit 1; }
 
 ## The page hydrates in the other build modes the README names: debug (what `cargo leptos
 ## watch` and `cargo leptos end-to-end` build) and a release without --split. The split
@@ -132,6 +135,16 @@ e2e-modes:
 	cd end2end && E2E_PROFILE=debug npx playwright test hydrates.spec.ts
 	cargo leptos build --release
 	cd end2end && E2E_PROFILE=release npx playwright test hydrates.spec.ts
+
+## Lighthouse 12.2.3, mobile preset, on /login, /search and a card profile of the release
+## build, logged in: the four scores of each page (tools/lighthouse.sh; not part of `test`).
+lighthouse:
+	bash tools/lighthouse.sh
+
+## Bytes on the wire of a first and a repeat visit, as the browser counts them (the
+## Playwright spec wire.spec.ts, which `e2e` runs too), with the table printed.
+wire:
+	cd end2end && E2E_PROFILE=release npx playwright test wire.spec.ts --reporter=list
 
 ## Benchmarks; see BENCHMARKS.md.
 bench:
@@ -148,8 +161,9 @@ bench-frontend: wasm-size
 
 ## The release assets the browser downloads, raw and gzip -9.
 wasm-size:
-	@for f in target/site/pkg/carddesk.wasm target/site/pkg/carddesk.js target/site/pkg/carddesk.css; do \
-	  printf '%-32s %10s B raw %10s B gzip\n' "$$f" "$$(wc -c < $$f)" "$$(gzip -9 -c $$f | wc -c)"; \
+	@for f in target/site/pkg/carddesk*.wasm target/site/pkg/carddesk*.js target/site/pkg/carddesk*.css; do \
+	  br=$$( [ -f $$f.br ] && wc -c < $$f.br || echo -); \
+	  printf '%-48s %9s B raw %9s B gzip -9 %9s B brotli (served)\n' "$$f" "$$(wc -c < $$f)" "$$(gzip -9 -c $$f | wc -c)" "$$br"; \
 	done
 
 clean-data:

@@ -36,6 +36,8 @@ test("abort an Ordered card: it becomes Aborted, with the reason in its history"
   await d.getByLabel("Reason").fill("Employee left before the card was made");
   await page.screenshot({ path: "../docs/screenshots/abort-dialog.png" });
   await d.getByRole("button", { name: "Next", exact: true }).click();
+  // The whole dialog first: if the outcome is another one, the failure shows what it says.
+  await expect(d).toContainText("Order aborted: Ordered → Aborted");
   await expect(d.getByRole("status")).toHaveText("Order aborted: Ordered → Aborted");
   await d.getByRole("button", { name: "Close", exact: true }).click();
   await expect(d).toBeHidden();

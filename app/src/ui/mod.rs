@@ -9,6 +9,7 @@ mod layout;
 pub mod live;
 mod login;
 pub mod processes;
+mod routes;
 pub mod search;
 mod table;
 
@@ -17,12 +18,10 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use admin::{routes as settings, AdminShell};
-use card::CardPage;
-use holder::UserPage;
-use jobs::{JobPage, JobsPage};
+use admin::AdminShell;
 use layout::Layout;
 use login::LoginPage;
+use routes as lazy;
 use search::SearchPage;
 
 /// The HTML document around the app, rendered on the server.
@@ -142,33 +141,31 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/search" /> } />
                 <Route path=path!("/login") view=LoginPage />
                 <Route path=path!("/search") view=|| view! { <Layout><SearchPage /></Layout> } />
-                <Route
-                    path=path!("/cards/:card_id")
-                    view=|| view! { <Layout><CardPage /></Layout> }
-                />
+                // With `--split`, every page below is its own WASM chunk, loaded on first use
+                // (ui/routes.rs): a first visit to the search downloads only its own code.
+                <Route path=path!("/cards/:card_id") view=lazy::card() />
                 // Async: an unknown user is known before the status is sent, so it is a 404.
                 <Route
                     path=path!("/users/:user_id")
-                    view=|| view! { <Layout><UserPage /></Layout> }
+                    view=lazy::user()
                     ssr=SsrMode::Async
                 />
-                <Route path=path!("/jobs") view=|| view! { <Layout><JobsPage /></Layout> } />
+                <Route path=path!("/jobs") view=lazy::jobs() />
                 // Async: an unknown job is known before the status is sent, so it is a 404.
                 <Route
                     path=path!("/jobs/:job_id")
-                    view=|| view! { <Layout><JobPage /></Layout> }
+                    view=lazy::job()
                     ssr=SsrMode::Async
                 />
                 // Async: the role check resolves before the status is sent, so "Not allowed" is a 403.
                 <ParentRoute path=path!("/admin") view=AdminShell ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/admin/cards" /> } />
-                    // With `--split`, each settings page is its own WASM chunk, loaded on first use.
-                    <Route path=path!("cards") view=settings::card_commands() />
-                    <Route path=path!("gocards") view=settings::connection() />
-                    <Route path=path!("sync") view=settings::sync() />
-                    <Route path=path!("users") view=settings::user_commands() />
-                    <Route path=path!("accounts") view=settings::accounts() />
-                    <Route path=path!("audit") view=settings::audit() />
+                    <Route path=path!("cards") view=lazy::card_commands() />
+                    <Route path=path!("gocards") view=lazy::connection() />
+                    <Route path=path!("sync") view=lazy::sync() />
+                    <Route path=path!("users") view=lazy::user_commands() />
+                    <Route path=path!("accounts") view=lazy::accounts() />
+                    <Route path=path!("audit") view=lazy::audit() />
                 </ParentRoute>
             </Routes>
         </Router>

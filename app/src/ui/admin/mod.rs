@@ -6,7 +6,6 @@ mod accounts;
 mod audit;
 mod commands;
 mod connection;
-pub mod routes;
 mod sync;
 mod unsaved;
 
