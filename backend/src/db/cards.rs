@@ -14,6 +14,30 @@ use super::{
 use desk_core::domain::CardState;
 use desk_core::model::{search_key, CardSearch, CardSummary, SortColumn, PAGE_SIZE};
 
+/// Cards a statement of [`Db::apply_state_changes`] changes (6 binds each in the update, 9
+/// in the history rows: well under either engine's limit).
+const CHANGES_PER_STATEMENT: usize = 100;
+
+/// One card's state change in [`Db::apply_state_changes`].
+#[derive(Debug)]
+pub struct StateChange<'a> {
+    pub card_id: &'a str,
+    pub expected_version: i64,
+    pub failure_reason: Option<&'a str>,
+    pub event: NewHistory<'a>,
+}
+
+/// What became of one change of [`Db::apply_state_changes`].
+#[derive(Debug)]
+pub enum ChangeWritten {
+    /// Stored, with its history row.
+    Applied,
+    /// The card was no longer at the version (or state) it was read at: nothing written.
+    Raced,
+    /// Its statements failed; it alone was rolled back.
+    Failed(sqlx::Error),
+}
+
 /// A card with its holder, as stored. The state is decoded as the row is read: a state this
 /// version does not know is a decoding error, not a string every caller re-parses.
 #[derive(Clone, Debug, FromRow)]
@@ -411,6 +435,181 @@ impl Db {
         });
         self.after_commit(live);
         Ok(true)
+    }
+
+    /// The batch sync's changes of a page of cards, in one transaction: each as
+    /// [`Db::apply_state_change`] writes it (state, version, history row), only if the card
+    /// is still at its `expected_version`. The live events go out after the commit.
+    ///
+    /// A change whose card moved on is [`ChangeWritten::Raced`], and writes nothing. A change
+    /// whose statements fail rolls back alone: the page is first written straight through (a
+    /// statement for up to [`CHANGES_PER_STATEMENT`] cards' changes, one for their history
+    /// rows), and should a statement fail, that attempt is rolled back and the page written
+    /// again card by card, each under a savepoint, so the bad card is
+    /// [`ChangeWritten::Failed`] and the others are stored. (The slow way is paid only by a
+    /// page with a bad card.) `Err`: the page could not be committed, and nothing of it is stored.
+    pub async fn apply_state_changes(
+        &self,
+        changes: &[StateChange<'_>],
+    ) -> Result<Vec<ChangeWritten>, sqlx::Error> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.write_state_changes(changes, false).await? {
+            Some(written) => Ok(written),
+            None => {
+                let written = self.write_state_changes(changes, true).await?;
+                Ok(written.unwrap_or_default())
+            }
+        }
+    }
+
+    /// One attempt of [`Db::apply_state_changes`]; `None` when, without savepoints, a
+    /// statement failed (the transaction is rolled back).
+    async fn write_state_changes(
+        &self,
+        changes: &[StateChange<'_>],
+        savepoints: bool,
+    ) -> Result<Option<Vec<ChangeWritten>>, sqlx::Error> {
+        let now = now_ms();
+        let sql = format!(
+            "UPDATE cards SET state = $1, version = version + 1, last_checked_at = $2, \
+             updated_at = $2, gocards_status = $3, failure_reason = $4 \
+             WHERE card_id = $5 AND version = $6 AND state = $7 RETURNING {CARD_CHANGE_COLUMNS}"
+        );
+        macro_rules! write_one {
+            ($conn:expr, $change:expr) => {{
+                let change: &StateChange<'_> = $change;
+                let event = &change.event;
+                let changed: Result<Option<CardChange>, sqlx::Error> = sqlx::query_as(&sql)
+                    .bind(event.to_state.as_str())
+                    .bind(now)
+                    .bind(event.gocards_status)
+                    .bind(change.failure_reason)
+                    .bind(change.card_id)
+                    .bind(change.expected_version)
+                    .bind(event.from_state.as_str())
+                    .fetch_optional(&mut *$conn)
+                    .await;
+                match changed {
+                    Ok(Some(changed)) => insert_history!(&mut *$conn, change.card_id, now, event)
+                        .await
+                        .map(|_| Some(changed)),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }};
+        }
+        let live = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut written = Vec::with_capacity(changes.len());
+            let mut live = Vec::new();
+            if savepoints {
+                // Card by card, each under a savepoint: a bad one rolls back alone.
+                for change in changes {
+                    let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+                    match write_one!(savepoint, change) {
+                        Ok(Some(changed)) => {
+                            savepoint.commit().await?;
+                            live.extend(card_event(changed));
+                            written.push(ChangeWritten::Applied);
+                        }
+                        Ok(None) => {
+                            savepoint.rollback().await?;
+                            written.push(ChangeWritten::Raced);
+                        }
+                        Err(e) => {
+                            savepoint.rollback().await?;
+                            written.push(ChangeWritten::Failed(e));
+                        }
+                    }
+                }
+            } else {
+                // Straight through: a statement for many cards' changes, and one for their
+                // history rows.
+                for chunk in changes.chunks(CHANGES_PER_STATEMENT) {
+                    let mut update = QueryBuilder::new(
+                        "UPDATE cards SET state = v.column4, version = cards.version + 1, last_checked_at = ",
+                    );
+                    update
+                        .push_bind(now)
+                        .push(", updated_at = ")
+                        .push_bind(now)
+                        .push(", gocards_status = v.column5, failure_reason = v.column6 FROM (");
+                    update.push_values(chunk, |mut row, change| {
+                        row.push_bind(change.card_id)
+                            .push_bind(change.expected_version)
+                            .push_bind(change.event.from_state.as_str())
+                            .push_bind(change.event.to_state.as_str())
+                            .push_bind(change.event.gocards_status)
+                            .push_bind(change.failure_reason);
+                    });
+                    update.push(
+                        ") AS v WHERE cards.card_id = v.column1 AND cards.version = v.column2 \
+                         AND cards.state = v.column3 RETURNING cards.card_id, cards.state, \
+                         cards.version, cards.gocards_status, cards.last_checked_at",
+                    );
+                    let changed: Result<Vec<CardChange>, sqlx::Error> = update
+                        .build_query_as()
+                        .persistent(false)
+                        .fetch_all(&mut *tx)
+                        .await;
+                    let changed = match changed {
+                        Ok(changed) => changed,
+                        Err(error) => {
+                            tracing::debug!(%error, "a change of the page failed; writing the page again with savepoints");
+                            tx.rollback().await?;
+                            return Ok(None);
+                        }
+                    };
+                    let applied: std::collections::HashSet<&str> =
+                        changed.iter().map(|c| c.0.as_str()).collect();
+                    let stored: Vec<&StateChange<'_>> = chunk
+                        .iter()
+                        .filter(|change| applied.contains(change.card_id))
+                        .collect();
+                    written.extend(chunk.iter().map(|change| {
+                        if applied.contains(change.card_id) {
+                            ChangeWritten::Applied
+                        } else {
+                            ChangeWritten::Raced
+                        }
+                    }));
+                    if !stored.is_empty() {
+                        let mut history = QueryBuilder::new(
+                            "INSERT INTO card_history (card_id, at, kind, source, actor, from_state, \
+                             to_state, gocards_status, detail) ",
+                        );
+                        history.push_values(&stored, |mut row, change| {
+                            let event = &change.event;
+                            row.push_bind(change.card_id)
+                                .push_bind(now)
+                                .push_bind(event.kind.as_str())
+                                .push_bind(event.source.as_str())
+                                .push_bind(event.actor)
+                                .push_bind(event.from_state.as_str())
+                                .push_bind(event.to_state.as_str())
+                                .push_bind(event.gocards_status)
+                                .push_bind(event.detail);
+                        });
+                        if let Err(error) = history.build().persistent(false).execute(&mut *tx).await {
+                            tracing::debug!(%error, "a history row of the page failed; writing the page again with savepoints");
+                            tx.rollback().await?;
+                            return Ok(None);
+                        }
+                    }
+                    live.extend(changed.into_iter().filter_map(card_event));
+                }
+            }
+            // The page's events, packed into as few notifications as fit, in the page's
+            // transaction: sent by its commit, or never.
+            tx.notify_events(&live).await?;
+            tx.commit().await?;
+            (written, live)
+        });
+        let (written, live) = live;
+        self.after_commit(live);
+        Ok(Some(written))
     }
 
     /// Records a check that changed no state: `last checked`, the raw status GO Cards gave

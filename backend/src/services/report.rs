@@ -2,7 +2,7 @@
 //! manual command, the batch sync and webhooks. Where they differ, the report's source
 //! decides (`Policy`), here and nowhere else.
 
-use crate::db::cards::CardRow;
+use crate::db::cards::{CardRow, ChangeWritten, StateChange};
 use crate::db::history::NewHistory;
 use crate::db::Db;
 use desk_core::domain::{apply, CardState, GoCardsStatus, NoChange, Outcome};
@@ -133,15 +133,7 @@ pub async fn apply_report(
                 to,
                 failure_reason,
             } => {
-                let event = NewHistory {
-                    kind: HistoryKind::Changed,
-                    source: origin.source,
-                    actor: origin.actor,
-                    from_state: *from,
-                    to_state: *to,
-                    gocards_status: Some(raw),
-                    detail: failure_reason.as_deref(),
-                };
+                let event = changed_event(*from, *to, failure_reason.as_deref(), raw, origin);
                 let applied = db
                     .apply_state_change(
                         &card.card_id,
@@ -201,4 +193,100 @@ pub async fn apply_report(
         });
     }
     Ok(Applied::ChangedMeanwhile)
+}
+
+/// The history row of a report that changes the card's state.
+fn changed_event<'a>(
+    from: CardState,
+    to: CardState,
+    failure_reason: Option<&'a str>,
+    raw: &'a str,
+    origin: ReportSource<'a>,
+) -> NewHistory<'a> {
+    NewHistory {
+        kind: HistoryKind::Changed,
+        source: origin.source,
+        actor: origin.actor,
+        from_state: from,
+        to_state: to,
+        gocards_status: Some(raw),
+        detail: failure_reason,
+    }
+}
+
+/// The batch sync's reports for a page of the changed-cards listing: each decided as
+/// [`apply_report`] decides it, and the page's changes written in one transaction
+/// ([`Db::apply_state_changes`]: a bad card rolls back alone; the events go after the
+/// commit). A card another writer changed first is read again and applied on its own, with
+/// [`apply_report`], as the sync's policy says. One result per report, in order; `Err`
+/// alone when the page could not be committed (nothing of it is stored).
+///
+/// Other sources apply their reports one at a time ([`apply_report`]).
+pub async fn apply_sync_page(
+    db: &Db,
+    reports: Vec<(CardRow, Report<'_>)>,
+) -> Result<Vec<Result<Applied, sqlx::Error>>, sqlx::Error> {
+    let origin = ReportSource {
+        source: HistorySource::Sync,
+        actor: None,
+    };
+    let outcomes: Vec<Outcome> = reports
+        .iter()
+        .map(|(card, report)| apply(card.state, report.status, report.failure_reason))
+        .collect();
+    // The changes, and which report each one is.
+    let (which, changes): (Vec<usize>, Vec<StateChange<'_>>) = reports
+        .iter()
+        .zip(&outcomes)
+        .enumerate()
+        .filter_map(|(index, ((card, report), outcome))| match outcome {
+            Outcome::Changed {
+                from,
+                to,
+                failure_reason,
+            } => Some((
+                index,
+                StateChange {
+                    card_id: card.card_id.as_str(),
+                    expected_version: card.version,
+                    failure_reason: failure_reason.as_deref(),
+                    event: changed_event(
+                        *from,
+                        *to,
+                        failure_reason.as_deref(),
+                        report.status.as_str(),
+                        origin,
+                    ),
+                },
+            )),
+            _ => None,
+        })
+        .unzip();
+    let mut written: Vec<Option<ChangeWritten>> = (0..reports.len()).map(|_| None).collect();
+    for (index, result) in which
+        .into_iter()
+        .zip(db.apply_state_changes(&changes).await?)
+    {
+        written[index] = Some(result);
+    }
+    drop(changes);
+    let mut applied = Vec::with_capacity(reports.len());
+    for (((card, report), outcome), written) in reports.into_iter().zip(outcomes).zip(written) {
+        let stored = Applied::Stored {
+            outcome,
+            state: card.state,
+            version: card.version,
+        };
+        applied.push(match written {
+            // No state change: the sync writes `last checked` for the whole page itself.
+            None | Some(ChangeWritten::Applied) => Ok(stored),
+            Some(ChangeWritten::Failed(e)) => Err(e),
+            Some(ChangeWritten::Raced) => match db.card(&card.card_id).await {
+                Ok(Some(fresh)) => apply_report(db, fresh, report, origin).await,
+                Ok(None) => Ok(Applied::Gone),
+                Err(e) => Err(e),
+            },
+        });
+    }
+    Ok(applied)
 }

@@ -1,11 +1,12 @@
 //! One run of the batch sync.
 //!
 //! 1. **Listing.** Walk `GET /api/cards` from the stored watermark, page by page. Each listed
-//!    card that is ours goes through the domain's `apply`: a change is its own transaction
-//!    (state, version and a history row, guarded by the version); "no change" only updates
-//!    `last checked`, for the whole page in one statement. The watermark moves past a page
-//!    only when every card before it was applied, so a crash or a failed card is read again
-//!    next run.
+//!    card that is ours goes through the domain's `apply`. The page's changes are one
+//!    transaction (on PostgreSQL, four side by side): each card's state, version and history
+//!    row, guarded by the version, a bad card rolled back alone, under a savepoint; their
+//!    live events go out after the commit; "no change" only updates `last checked`, for the whole page in one statement.
+//!    The watermark moves past a page only when every card before it was applied, so a crash
+//!    (which loses at most the uncommitted page) or a failed card is read again next run.
 //! 2. **Poll.** Every open order not checked since `stale_after` before the run started is
 //!    asked for with `GET /api/card/{id}`, `concurrency` calls in flight. The cards are walked
 //!    by card id, so none comes up twice in one run.
@@ -38,7 +39,9 @@ use crate::db::cards::{CardAtVersion, CardRow};
 use crate::db::history::NewHistory;
 use crate::db::sync::{RunCounts, NEEDS_ATTENTION_RUNS};
 use crate::db::{now_ms, Db, DbKind};
-use crate::services::report::{apply_report, Applied, CheckWrite, Report, ReportSource};
+use crate::services::report::{
+    apply_report, apply_sync_page, Applied, CheckWrite, Report, ReportSource,
+};
 use desk_core::domain::{CardId, CardState, GoCardsStatus, Outcome};
 use desk_core::model::{HistoryKind, HistorySource, RunPhase, RunStatus};
 use gocards::{CardInfo, CursorTrail, GoCardsClient, GoCardsError, ListCursor};
@@ -58,6 +61,9 @@ pub struct RunReport {
 const PROGRESS_EVERY: Duration = Duration::from_millis(300);
 /// Cards per poll batch read from the database.
 const POLL_BATCH: i64 = 500;
+
+/// On PostgreSQL, a listing page's changes are written in this many transactions at once.
+const PG_PAGE_PARTS: usize = 4;
 
 /// The run's error when it stopped for a shutdown.
 pub const INTERRUPTED_BY_SHUTDOWN: &str =
@@ -347,21 +353,49 @@ impl Run<'_> {
                 stored.remove(&item.card_id).map(|card| (index, item, card))
             })
             .collect();
-        // Each card is its own transaction. PostgreSQL commits them side by side (its
-        // commits wait on the disk, so they overlap well); SQLite has one writer, so one
-        // at a time there.
-        let in_flight = match self.db.kind() {
-            DbKind::Postgres => self.settings.concurrency.max(1),
+        // The page's changes in one transaction, a bad card rolled back alone
+        // (`apply_sync_page`); a card another writer changed first is read again.
+        let (meta, reports): (Vec<_>, Vec<_>) = ours
+            .into_iter()
+            .map(|(index, item, card)| {
+                let report = Report {
+                    status: &item.status,
+                    failure_reason: item.failure_reason.as_deref(),
+                };
+                (
+                    (index, card.card_id.clone(), card.state, &item.status),
+                    (card, report),
+                )
+            })
+            .unzip();
+        // PostgreSQL writes parts of the page side by side, each its own transaction (its
+        // commits wait on the disk, so they overlap well); SQLite has one writer.
+        let parts = match self.db.kind() {
+            DbKind::Postgres => PG_PAGE_PARTS.min(self.settings.concurrency.max(1)),
             DbKind::Sqlite => 1,
         };
-        let pending: Vec<_> = ours
+        let per_part = reports.len().div_ceil(parts).max(1);
+        let mut reports = reports.into_iter();
+        let mut writes = Vec::new();
+        loop {
+            let part: Vec<_> = reports.by_ref().take(per_part).collect();
+            if part.is_empty() {
+                break;
+            }
+            writes.push(apply_sync_page(self.db, part));
+        }
+        let mut applied = Vec::new();
+        for part in futures::future::join_all(writes).await {
+            applied.extend(part?);
+        }
+        let results: Vec<Listed> = meta
             .into_iter()
-            .map(|(index, item, card)| self.apply_listed(index, item, card))
+            .zip(applied)
+            .map(|((index, card_id, state, reported), applied)| {
+                let result = card_result(&card_id, reported, applied);
+                (index, card_id, state, result)
+            })
             .collect();
-        let results: Vec<Listed> = futures::stream::iter(pending)
-            .buffered(in_flight)
-            .collect()
-            .await;
 
         let mut first_failure = None;
         let mut touches: BTreeMap<Option<String>, Vec<CardAtVersion>> = BTreeMap::new();
@@ -375,14 +409,6 @@ impl Run<'_> {
             self.db.touch_checked(&ids, status.as_deref()).await?;
         }
         Ok(first_failure)
-    }
-
-    async fn apply_listed(&self, index: usize, item: &CardInfo, card: CardRow) -> Listed {
-        let state = card.state;
-        let result = self
-            .apply_card(card, &item.status, item.failure_reason.as_deref())
-            .await;
-        (index, item.card_id.clone(), state, result)
     }
 
     /// Counts one applied card; an unchanged one joins `touches` (its `last checked` is
@@ -429,28 +455,11 @@ impl Run<'_> {
             source: HistorySource::Sync,
             actor: None,
         };
-        match apply_report(self.db, card, report, origin).await {
-            Ok(Applied::Stored {
-                outcome: Outcome::Changed { .. },
-                ..
-            }) => Ok(CardResult::Changed),
-            // No change, or refused (not an open order any more): `last checked` is written
-            // with the page, as `CheckWrite` says (nothing for a card that is no open order).
-            Ok(Applied::Stored {
-                outcome, version, ..
-            }) => {
-                let write = CheckWrite::of(&outcome);
-                let status = write.status(reported.as_str()).map(str::to_owned);
-                Ok(CardResult::Unchanged {
-                    touch: (write != CheckWrite::Nothing).then_some((status, version)),
-                })
-            }
-            Ok(Applied::ChangedMeanwhile) => Err(
-                "The card kept changing during the sync; it is tried again next run.".to_owned(),
-            ),
-            Ok(Applied::Gone) => Err("The card was removed during the sync.".to_owned()),
-            Err(err) => Err(storage_message(&card_id, &err)),
-        }
+        card_result(
+            &card_id,
+            reported,
+            apply_report(self.db, card, report, origin).await,
+        )
     }
 
     /// Phase 2: poll the open orders not checked recently.
@@ -601,6 +610,37 @@ impl Run<'_> {
             .sync_record_error(self.run_id, Some(card_id), message)
             .await?;
         Ok(())
+    }
+}
+
+/// What applying a report did to the card, as the run counts it. `Err` is the message of a
+/// failure.
+fn card_result(
+    card_id: &str,
+    reported: &GoCardsStatus,
+    applied: Result<Applied, sqlx::Error>,
+) -> Result<CardResult, String> {
+    match applied {
+        Ok(Applied::Stored {
+            outcome: Outcome::Changed { .. },
+            ..
+        }) => Ok(CardResult::Changed),
+        // No change, or refused (not an open order any more): `last checked` is written
+        // with the page, as `CheckWrite` says (nothing for a card that is no open order).
+        Ok(Applied::Stored {
+            outcome, version, ..
+        }) => {
+            let write = CheckWrite::of(&outcome);
+            let status = write.status(reported.as_str()).map(str::to_owned);
+            Ok(CardResult::Unchanged {
+                touch: (write != CheckWrite::Nothing).then_some((status, version)),
+            })
+        }
+        Ok(Applied::ChangedMeanwhile) => {
+            Err("The card kept changing during the sync; it is tried again next run.".to_owned())
+        }
+        Ok(Applied::Gone) => Err("The card was removed during the sync.".to_owned()),
+        Err(err) => Err(storage_message(card_id, &err)),
     }
 }
 

@@ -845,3 +845,121 @@ async fn the_schedule_is_saved_whole_or_not_at_all(test_db: TestDb) {
         Some("600")
     );
 }
+
+/// The listing's page is one transaction, a savepoint per card: a card whose write the
+/// database refuses (here a trigger, standing in for any statement that fails) rolls back
+/// alone. The other cards of the page are stored with their history rows, the bad one keeps
+/// its state and gets its error row, and live events go out for the stored ones only, after
+/// the commit.
+async fn a_card_the_database_refuses_rolls_back_alone_in_its_page(t: TestDb) {
+    let app = spawn(t.db.clone()).await;
+    let refuse = match t.name {
+        "postgres" => {
+            "CREATE FUNCTION refuse_card() RETURNS trigger AS $$ BEGIN \
+               IF NEW.failure_reason = 'refuse me' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+               RETURN NEW; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_card BEFORE UPDATE ON cards FOR EACH ROW EXECUTE FUNCTION refuse_card();"
+        }
+        _ => {
+            "CREATE TRIGGER refuse_card BEFORE UPDATE ON cards \
+             WHEN NEW.failure_reason = 'refuse me' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+        }
+    };
+    backend::db::on_pool!(&t.db, pool => sqlx::raw_sql(refuse).execute(pool).await.map(|_| ()))
+        .expect("the refusing trigger");
+    let numbers = [9101_u32, 9102, 9103];
+    let ids: Vec<String> = numbers
+        .iter()
+        .map(|&n| common::gocards::test_card_id(n).to_string())
+        .collect();
+    let cards: Vec<NewCard> = ids
+        .iter()
+        .map(|id| NewCard {
+            card_id: id.clone(),
+            first_name: "Page".into(),
+            last_name: "Savepoint".into(),
+            email: "page@example.org".into(),
+            employee_id: id.clone(),
+            state: CardState::Ordered,
+            ordered_at: Some(1_763_000_000_000),
+        })
+        .collect();
+    t.db.insert_cards(&cards, |_| {}).await.expect("cards");
+    app.sim.upsert_cards(
+        numbers
+            .iter()
+            .map(|&n| common::gocards::card(n, "ORDERED"))
+            .collect(),
+    );
+    for (id, reason) in ids
+        .iter()
+        .zip(["Chip defect", "refuse me", "Photo unusable"])
+    {
+        assert!(app.sim.set_status(id, "FAILED", Some(reason.to_owned())));
+    }
+    let mut events = t.db.events().subscribe();
+
+    let report = app.run_sync().await;
+    assert_eq!(
+        report.status,
+        RunStatus::Completed,
+        "{}: {report:?}",
+        t.name
+    );
+    // The refused card fails twice: in its listing page, and again when the poll asks for it
+    // (it is still an open order never checked). Its error is one row, counted twice.
+    assert_eq!(
+        (report.counts.changed, report.counts.failed),
+        (2, 2),
+        "{}",
+        t.name
+    );
+    for (id, expected) in ids
+        .iter()
+        .zip([CardState::Failed, CardState::Ordered, CardState::Failed])
+    {
+        let card = t.db.card(id).await.expect("read").expect("card");
+        assert_eq!(card.state, expected, "{}: {id}", t.name);
+        let history = t.db.card_history(id, 10).await.expect("history");
+        assert_eq!(history.len(), 1, "{}: {id}: {history:?}", t.name);
+        let kind = if expected == CardState::Failed {
+            HistoryKind::Changed
+        } else {
+            HistoryKind::Error
+        };
+        assert_eq!(history[0].kind, kind, "{}: {id}", t.name);
+    }
+    let refused = t.db.card(&ids[1]).await.expect("read").expect("card");
+    assert_eq!(
+        (refused.version, refused.failure_reason),
+        (1, None),
+        "{}",
+        t.name
+    );
+
+    // Live events: the two stored cards, not the refused one.
+    let mut seen = Vec::new();
+    while let Ok(next) = tokio::time::timeout(Duration::from_millis(300), events.next()).await {
+        match next {
+            backend::events::Next::Event(event) => {
+                if let desk_core::model::LiveEvent::Card(card) = event.as_ref() {
+                    seen.push(card.card_id.clone());
+                }
+            }
+            backend::events::Next::Closed => break,
+            _ => {}
+        }
+    }
+    assert!(
+        seen.contains(&ids[0]) && seen.contains(&ids[2]),
+        "{}: {seen:?}",
+        t.name
+    );
+    assert!(
+        !seen.contains(&ids[1]),
+        "{}: an event of the refused card: {seen:?}",
+        t.name
+    );
+}
+common::engines!(a_card_the_database_refuses_rolls_back_alone_in_its_page);
