@@ -1,4 +1,5 @@
 import { expect, Page, APIRequestContext } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 
@@ -25,9 +26,50 @@ export function serverCli(...args: string[]): string {
   });
 }
 
-/** Waits until the WASM has hydrated the page. */
+/**
+ * Waits until the WASM has hydrated the page, then checks it with axe-core: every page the
+ * suite lands on, in the state it lands in, has no accessibility violation (operations.md).
+ */
 export async function hydrated(page: Page) {
-  await page.locator("body[data-hydrated]").waitFor();
+  try {
+    await page.locator("body[data-hydrated]").waitFor({ timeout: 20_000 });
+  } catch (error) {
+    throw new Error(`${page.url()} did not hydrate: ${error}\n${await whatThePageSaw(page)}`);
+  }
+  await noAxeViolations(page);
+}
+
+/** The page's console, its errors and its unfinished or failed requests, for a failure. */
+async function whatThePageSaw(page: Page): Promise<string> {
+  const lines: string[] = [];
+  for (const m of await page.consoleMessages()) lines.push(`console ${m.type()}: ${m.text()}`);
+  for (const e of await page.pageErrors()) lines.push(`page error: ${e}`);
+  for (const r of await page.requests()) {
+    const response = await r.response();
+    const failure = r.failure();
+    if (failure || !response || response.status() >= 400) {
+      lines.push(`request ${r.method()} ${r.url()}: ${failure?.errorText ?? (response ? response.status() : "no response")}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Fails with each violation axe-core finds on the page (WCAG 2.x A and AA, and axe's best
+ * practices). Checked again for a few seconds first, so that a page caught mid-change (a lazy
+ * page still arriving after a move within the app, a "Loading…" about to go) is judged once
+ * it has settled; a violation that stays fails.
+ */
+export async function noAxeViolations(page: Page) {
+  const violations = async () => {
+    const results = await new AxeBuilder({ page })
+      .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"])
+      .analyze();
+    return results.violations.map(
+      (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join(", ")}`,
+    );
+  };
+  await expect.poll(violations, { message: `axe-core on ${page.url()}`, timeout: 10_000, intervals: [250, 500, 1000] }).toEqual([]);
 }
 
 /** The login page, as a person uses it. */
